@@ -1,0 +1,325 @@
+/**
+ * One validated configuration: defaults, then an optional YAML file (`--config`), then environment
+ * variables. Every setting is declared once in SETTINGS (path, env variable, type, default, doc);
+ * validation, the README's reference table and `picket config` all come from that table.
+ * A bad value fails at start with the key, where it came from, and what is wrong.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { DETECTION_KEYS } from './detectors/registry.js';
+
+export interface PicketConfig {
+  kafka: { brokers: string[]; clientId: string; groupId: string; connectionTimeoutMs: number };
+  topics: { input: string[]; output: string; deadLetter: string };
+  consumer: { fromBeginning: boolean; sessionTimeoutMs: number; maxBytesPerPartition: number };
+  producer: { acks: number; compression: 'none' | 'gzip' };
+  http: { host: string; port: number };
+  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
+  shutdown: { graceMs: number };
+  detections: { enabled: string[] };
+}
+
+type Kind =
+  | { type: 'string'; pattern?: RegExp; hint?: string }
+  | { type: 'int'; min: number; max: number }
+  | { type: 'bool' }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'list'; item?: RegExp; hint?: string; values?: readonly string[]; nonEmpty: boolean };
+
+export interface Setting {
+  readonly path: string;
+  readonly env?: readonly string[];
+  readonly kind: Kind;
+  readonly default: unknown;
+  readonly doc: string;
+}
+
+const HOST_PORT = /^[^\s:,]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/;
+const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
+
+export const SETTINGS: readonly Setting[] = [
+  {
+    path: 'kafka.brokers',
+    env: ['KAFKA_BROKERS', 'PICKET_KAFKA_BROKERS'],
+    kind: { type: 'list', item: HOST_PORT, hint: 'host:port', nonEmpty: true },
+    default: ['localhost:9092'],
+    doc: 'Bootstrap brokers (comma-separated in the environment).',
+  },
+  {
+    path: 'kafka.clientId',
+    env: ['PICKET_KAFKA_CLIENT_ID'],
+    kind: { type: 'string', pattern: /^[\w.-]{1,128}$/, hint: 'letters, digits, ".", "_", "-"' },
+    default: 'picket',
+    doc: 'Kafka client id (broker logs and quotas).',
+  },
+  {
+    path: 'kafka.groupId',
+    env: ['PICKET_GROUP_ID'],
+    kind: { type: 'string', pattern: /^[\w.-]{1,249}$/, hint: 'letters, digits, ".", "_", "-"' },
+    default: 'picket',
+    doc: 'Consumer group id. Instances with the same group share the input partitions.',
+  },
+  {
+    path: 'kafka.connectionTimeoutMs',
+    env: ['PICKET_KAFKA_CONNECTION_TIMEOUT_MS'],
+    kind: { type: 'int', min: 100, max: 600000 },
+    default: 10000,
+    doc: 'Time to wait for a broker connection before failing.',
+  },
+  {
+    path: 'topics.input',
+    env: ['PICKET_INPUT_TOPICS'],
+    kind: { type: 'list', item: TOPIC, hint: 'Kafka topic name', nonEmpty: true },
+    default: ['ecs-events'],
+    doc: 'Input topics carrying ECS events as JSON, one event per record.',
+  },
+  {
+    path: 'topics.output',
+    env: ['PICKET_OUTPUT_TOPIC'],
+    kind: { type: 'string', pattern: TOPIC, hint: 'Kafka topic name' },
+    default: 'picket-alerts',
+    doc: 'Topic the alerts are published to (key: the alert host.id, else its id).',
+  },
+  {
+    path: 'topics.deadLetter',
+    env: ['PICKET_DEAD_LETTER_TOPIC'],
+    kind: { type: 'string', pattern: TOPIC, hint: 'Kafka topic name' },
+    default: 'picket-dead-letter',
+    doc: 'Topic for records that cannot be read, with the reason and origin in headers.',
+  },
+  {
+    path: 'consumer.fromBeginning',
+    env: ['PICKET_FROM_BEGINNING'],
+    kind: { type: 'bool' },
+    default: false,
+    doc: 'Where a new consumer group starts: the earliest offset (true) or new records only (false).',
+  },
+  {
+    path: 'consumer.sessionTimeoutMs',
+    env: ['PICKET_SESSION_TIMEOUT_MS'],
+    kind: { type: 'int', min: 6000, max: 300000 },
+    default: 30000,
+    doc: 'Consumer group session timeout.',
+  },
+  {
+    path: 'consumer.maxBytesPerPartition',
+    env: ['PICKET_MAX_BYTES_PER_PARTITION'],
+    kind: { type: 'int', min: 1024, max: 104857600 },
+    default: 1048576,
+    doc: 'Largest fetch per partition and request.',
+  },
+  {
+    path: 'producer.acks',
+    env: ['PICKET_PRODUCER_ACKS'],
+    kind: { type: 'int', min: -1, max: 1 },
+    default: -1,
+    doc: 'Acknowledgements an alert needs before its input offset is committed: -1 all in-sync replicas, 1 leader.',
+  },
+  {
+    path: 'producer.compression',
+    env: ['PICKET_PRODUCER_COMPRESSION'],
+    kind: { type: 'enum', values: ['none', 'gzip'] },
+    default: 'none',
+    doc: 'Compression of alert and dead-letter records.',
+  },
+  {
+    path: 'http.host',
+    env: ['PICKET_HTTP_HOST'],
+    kind: { type: 'string' },
+    default: '0.0.0.0',
+    doc: 'Address of the HTTP server (/metrics, /healthz, /readyz).',
+  },
+  {
+    path: 'http.port',
+    env: ['PICKET_HTTP_PORT', 'PICKET_METRICS_PORT'],
+    kind: { type: 'int', min: 0, max: 65535 },
+    default: 9464,
+    doc: 'Port of the HTTP server; 0 picks a free port.',
+  },
+  {
+    path: 'log.level',
+    env: ['PICKET_LOG_LEVEL', 'LOG_LEVEL'],
+    kind: { type: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] },
+    default: 'info',
+    doc: 'Log level of the JSON logs (on stderr).',
+  },
+  {
+    path: 'shutdown.graceMs',
+    env: ['PICKET_SHUTDOWN_GRACE_MS'],
+    kind: { type: 'int', min: 1000, max: 600000 },
+    default: 25000,
+    doc: 'On SIGTERM: time to finish the batch, flush, commit and leave the group before exiting.',
+  },
+  {
+    path: 'detections.enabled',
+    env: ['PICKET_DETECTIONS'],
+    kind: { type: 'list', values: DETECTION_KEYS, nonEmpty: true },
+    default: [...DETECTION_KEYS],
+    doc: `Detections to run: ${DETECTION_KEYS.join(', ')}.`,
+  },
+];
+
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    readonly source: string,
+    reason: string,
+  ) {
+    super(`configuration: ${key} (${source}): ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadOptions {
+  /** YAML file path (`--config`). */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Values set by the command line or by `demo`, applied last. */
+  overrides?: Record<string, unknown>;
+}
+
+export function loadConfig(opts: LoadOptions = {}): PicketConfig {
+  const env = opts.env ?? process.env;
+  const fileValues = opts.file === undefined ? {} : readYaml(opts.file);
+  const out: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    let value = s.default;
+    let source = 'default';
+    const fromFile = lookup(fileValues, s.path);
+    if (fromFile !== undefined) {
+      value = fromFile;
+      source = `file ${opts.file}`;
+    }
+    for (const name of s.env ?? []) {
+      const v = env[name];
+      if (v !== undefined && v !== '') {
+        value = fromEnvText(s.kind, v);
+        source = `environment ${name}`;
+        break;
+      }
+    }
+    if (opts.overrides !== undefined && s.path in opts.overrides) {
+      value = opts.overrides[s.path];
+      source = 'command line';
+    }
+    assign(out, s.path, validate(s, value, source));
+  }
+  return out as unknown as PicketConfig;
+}
+
+function readYaml(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('--config', file, `cannot read: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError('--config', file, `not valid YAML: ${(err as Error).message}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigError('--config', file, 'must be a YAML mapping');
+  }
+  rejectUnknownKeys(doc as Record<string, unknown>, '', file);
+  return doc as Record<string, unknown>;
+}
+
+/** A typo in a key must not silently fall back to a default. */
+function rejectUnknownKeys(node: Record<string, unknown>, prefix: string, file: string): void {
+  for (const [k, v] of Object.entries(node)) {
+    const path = prefix === '' ? k : `${prefix}.${k}`;
+    const exact = SETTINGS.some((s) => s.path === path);
+    const parent = SETTINGS.some((s) => s.path.startsWith(`${path}.`));
+    if (exact) continue;
+    if (parent && v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      rejectUnknownKeys(v as Record<string, unknown>, path, file);
+      continue;
+    }
+    const known = SETTINGS.map((s) => s.path).filter((p) => p.startsWith(prefix));
+    throw new ConfigError(path, `file ${file}`, `unknown setting; known: ${known.join(', ')}`);
+  }
+}
+
+function lookup(obj: Record<string, unknown>, path: string): unknown {
+  let node: unknown = obj;
+  for (const part of path.split('.')) {
+    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, part)) return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node;
+}
+
+function assign(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = obj;
+  for (const part of parts.slice(0, -1)) {
+    node[part] ??= {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]!] = value;
+}
+
+function fromEnvText(kind: Kind, text: string): unknown {
+  switch (kind.type) {
+    case 'list':
+      return text
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+    case 'int':
+      return /^-?\d+$/.test(text.trim()) ? Number(text.trim()) : text;
+    case 'bool':
+      return /^(true|1|yes)$/i.test(text) ? true : /^(false|0|no)$/i.test(text) ? false : text;
+    default:
+      return text;
+  }
+}
+
+function validate(s: Setting, value: unknown, source: string): unknown {
+  const fail = (reason: string): never => {
+    throw new ConfigError(s.path, source, `${reason} (got ${JSON.stringify(value)})`);
+  };
+  const k = s.kind;
+  switch (k.type) {
+    case 'string':
+      if (typeof value !== 'string' || value.length === 0) return fail('must be a non-empty string');
+      if (k.pattern !== undefined && !k.pattern.test(value)) return fail(`must be ${k.hint ?? k.pattern}`);
+      return value;
+    case 'int':
+      if (typeof value !== 'number' || !Number.isInteger(value)) return fail('must be an integer');
+      if (value < k.min || value > k.max) return fail(`must be between ${k.min} and ${k.max}`);
+      return value;
+    case 'bool':
+      if (typeof value !== 'boolean') return fail('must be true or false');
+      return value;
+    case 'enum':
+      if (typeof value !== 'string' || !k.values.includes(value)) return fail(`must be one of ${k.values.join(', ')}`);
+      return value;
+    case 'list': {
+      const list = typeof value === 'string' ? [value] : value;
+      if (!Array.isArray(list)) return fail('must be a list');
+      if (k.nonEmpty && list.length === 0) return fail('must not be empty');
+      for (const item of list) {
+        if (typeof item !== 'string') return fail('must be a list of strings');
+        if (k.item !== undefined && !k.item.test(item)) return fail(`"${item}" is not a ${k.hint ?? 'valid item'}`);
+        if (k.values !== undefined && !k.values.includes(item)) {
+          return fail(`"${item}" is not one of ${k.values.join(', ')}`);
+        }
+      }
+      return [...new Set(list as string[])];
+    }
+  }
+}
+
+/** The configuration reference as a Markdown table (README, `picket config --reference`). */
+export function configReference(): string {
+  const rows = SETTINGS.map((s) => {
+    const env = (s.env ?? []).map((e) => `\`${e}\``).join(', ');
+    return `| \`${s.path}\` | ${env} | \`${JSON.stringify(s.default)}\` | ${s.doc} |`;
+  });
+  return ['| key | environment | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}

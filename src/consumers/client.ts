@@ -1,0 +1,89 @@
+/**
+ * The Kafka client port: the little picket needs from a Kafka client. kafkajs.ts adapts kafkajs to
+ * it; another client (librdkafka's) can be swapped in behind the same interface.
+ */
+
+export interface InputRecord {
+  readonly topic: string;
+  readonly partition: number;
+  /** int64 offset as a decimal string. */
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** Record timestamp, epoch ms as a decimal string. */
+  readonly timestamp: string;
+  readonly headers: Readonly<Record<string, Buffer | string | undefined>>;
+}
+
+export interface InputBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly InputRecord[];
+  /** Offset of the next record to be written to the partition (log end). */
+  readonly highWatermark: string;
+}
+
+export interface BatchControl {
+  /** False once the consumer is stopping or the batch's partition was revoked. */
+  shouldContinue(): boolean;
+  heartbeat(): Promise<void>;
+  /** Marks records up to `offset` (inclusive) as processed in this session. */
+  markProcessed(offset: string): void;
+}
+
+export interface OutputRecord {
+  readonly topic: string;
+  readonly key: string | Buffer | null;
+  readonly value: string | Buffer;
+  readonly headers?: Readonly<Record<string, string | Buffer>>;
+}
+
+export interface CommitOffset {
+  readonly topic: string;
+  readonly partition: number;
+  /** The next offset to read (last processed + 1). */
+  readonly offset: string;
+}
+
+export type GroupEvent =
+  | { readonly type: 'joined'; readonly assignment: Readonly<Record<string, readonly number[]>> }
+  | { readonly type: 'rebalancing' }
+  | { readonly type: 'stopped' }
+  | { readonly type: 'crashed'; readonly error: Error; readonly restarting: boolean };
+
+export interface StreamConsumer {
+  connect(): Promise<void>;
+  subscribe(topics: readonly string[], fromBeginning: boolean): Promise<void>;
+  /** Starts fetching; `onBatch` is called per partition batch, one at a time per partition. */
+  run(onBatch: (batch: InputBatch, control: BatchControl) => Promise<void>): Promise<void>;
+  commit(offsets: readonly CommitOffset[]): Promise<void>;
+  onGroupEvent(listener: (event: GroupEvent) => void): void;
+  /** Stops fetching, waits for the batch in progress, leaves the group. */
+  disconnect(): Promise<void>;
+}
+
+export interface RecordProducer {
+  connect(): Promise<void>;
+  /** Resolves once every record is acknowledged by the broker. */
+  send(records: readonly OutputRecord[]): Promise<void>;
+  onConnectionChange(listener: (connected: boolean) => void): void;
+  disconnect(): Promise<void>;
+}
+
+export interface TopicSpec {
+  readonly topic: string;
+  readonly numPartitions?: number;
+}
+
+export interface KafkaAdmin {
+  /** Creates the topics that do not exist yet; returns the names it created. */
+  ensureTopics(topics: readonly TopicSpec[]): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export interface KafkaClient {
+  readonly name: string;
+  consumer(opts: { groupId: string; sessionTimeoutMs: number; maxBytesPerPartition: number }): StreamConsumer;
+  producer(opts: { acks: number; compression: 'none' | 'gzip' }): RecordProducer;
+  admin(): KafkaAdmin;
+}

@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../support/datasets.js';
+
+const BIN = join(REPO_ROOT, 'bin', 'picket');
+const dir = mkdtempSync(join(tmpdir(), 'picket-cli-test-'));
+
+function picket(args: string[], input?: string, env: Record<string, string> = {}) {
+  const r = spawnSync(BIN, args, { input, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const ATTACK = JSON.stringify({
+  '@timestamp': '2024-01-01T00:00:00Z',
+  event: { category: ['network'] },
+  network: { transport: 'tcp' },
+  source: { ip: '192.168.1.9' },
+  destination: { ip: '45.33.32.156', port: 135 },
+});
+
+test('--help and version exit 0', () => {
+  const h = picket(['--help']);
+  assert.equal(h.code, 0);
+  assert.match(h.stdout, /picket replay/);
+  assert.match(picket(['version']).stdout, /^picket \d+\.\d+\.\d+/);
+});
+
+test('bad usage exits 2 with a clear message', () => {
+  const unknown = picket(['frobnicate']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command "frobnicate"/);
+  const missing = picket(['replay', join(dir, 'nope.ndjson')]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /nope\.ndjson: no such file/);
+  const flag = picket(['replay', '--bogus', 'x']);
+  assert.equal(flag.code, 2);
+  assert.match(flag.stderr, /--bogus/);
+  const format = picket(['replay', '--input', 'xml', 'x']);
+  assert.equal(format.code, 2);
+  assert.match(format.stderr, /--input xml/);
+  assert.equal(picket(['replay']).code, 2);
+});
+
+test('replay reads stdin with "-", alerts on stdout, summary on stderr', () => {
+  const r = picket(['replay', '-'], `${ATTACK}\nnot json\n`);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 1);
+  const alert = JSON.parse(lines[0]!);
+  assert.equal(alert.rule.id, '32923416-763a-4531-bb35-f33b9232ecdb');
+  assert.equal(alert.picket.events[0].line, 1);
+  assert.match(r.stderr, /events 1/);
+  assert.match(r.stderr, /unreadable \(invalid_json\): 1 — line 2/);
+});
+
+test('each file is replayed on its own, with its own summary', () => {
+  const a = join(dir, 'a.ndjson');
+  const b = join(dir, 'b.ndjson');
+  writeFileSync(a, ATTACK + '\n');
+  writeFileSync(b, ATTACK + '\n' + ATTACK + '\n');
+  const r = picket(['replay', a, b]);
+  assert.equal(r.code, 0);
+  const files = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).picket.events[0].file);
+  assert.deepEqual(files, [a, b, b]);
+  assert.equal((r.stderr.match(/picket replay /g) ?? []).length, 2);
+});
+
+test('a bad configuration fails at start naming the key', () => {
+  const r = picket(['run'], undefined, { KAFKA_BROKERS: 'localhost' });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /kafka\.brokers \(environment KAFKA_BROKERS\)/);
+  const ref = picket(['config', '--reference']);
+  assert.equal(ref.code, 0);
+  assert.match(ref.stdout, /`topics\.input`/);
+});
