@@ -22,13 +22,45 @@ export interface Finding {
 
 export type Emit = (finding: Finding) => void;
 
+/** Bounds on a detection's state, per partition (from configuration). */
+export interface StateLimits {
+  /** Distinct join keys held at once; past it the least recently used key is evicted. */
+  readonly maxKeys: number;
+  /** Entries held per key; past it the oldest entry of that key is evicted. */
+  readonly maxEntriesPerKey: number;
+}
+
+/** What the engine gives a detection when it is built. */
+export interface DetectionContext {
+  readonly limits: StateLimits;
+  /**
+   * Counts state dropped before it expired, by reason (`max_keys`, `max_entries_per_key`, …), for
+   * the evictions metric. Expiry by event time is not an eviction.
+   */
+  readonly countEviction: (reason: string, count?: number) => void;
+}
+
 export interface Detection {
   readonly rule: RuleMeta;
   /** A short stable key: `picket.<key>` holds its details, and configuration refers to it. */
   readonly key: string;
   /**
-   * Called for every event, in the engine's order (event time, sequence, arrival) per partition.
-   * Must return quickly for the events it does not care about: most events are those.
+   * Called for every event, in the engine's order (event time, sequence, arrival) per partition,
+   * except late events (older than the watermark), which come when they arrive and are matched
+   * against whatever state remains. Must return quickly for the events it does not care about:
+   * most events are those.
    */
   onEvent(event: EcsEvent, emit: Emit): void;
+  /**
+   * Event time has advanced: every event still to come (except late ones) has time >= watermark.
+   * Release the state that no such event can need. Never emits.
+   */
+  onWatermark?(watermark: number): void;
+  /**
+   * Arrival (Kafka offset, or line) of the oldest event still held in state, or undefined when
+   * none is held. The committed offset never passes it, so a restart rebuilds the state.
+   */
+  oldestHeldArrival?(): number | undefined;
+  /** Entries held in state, for the state-size metric. */
+  stateSize?(): number;
 }
