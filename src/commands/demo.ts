@@ -62,7 +62,7 @@ export async function demoCommand(args: string[]): Promise<number> {
         'topics.output': 'demo-picket-alerts',
         'topics.deadLetter': 'demo-picket-dead-letter',
         'consumer.fromBeginning': true,
-        'log.level': 'warn',
+        'log.level': 'error',
         'http.port': Number(values['http-port']),
       },
     });
