@@ -16,7 +16,13 @@ export interface PicketConfig {
   http: { host: string; port: number };
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
   shutdown: { graceMs: number };
-  detections: { enabled: string[] };
+  ordering: { latenessMs: number; topicLatenessMs: Record<string, number>; idleTimeoutMs: number };
+  state: { maxKeys: number; maxEntriesPerKey: number };
+  detections: {
+    enabled: string[];
+    rpcPairing: { mapperRetentionMs: number };
+    remoteServices: { clockSkewToleranceMs: number };
+  };
 }
 
 type Kind =
@@ -24,7 +30,8 @@ type Kind =
   | { type: 'int'; min: number; max: number }
   | { type: 'bool' }
   | { type: 'enum'; values: readonly string[] }
-  | { type: 'list'; item?: RegExp; hint?: string; values?: readonly string[]; nonEmpty: boolean };
+  | { type: 'list'; item?: RegExp; hint?: string; values?: readonly string[]; nonEmpty: boolean }
+  | { type: 'intMap'; key: RegExp; keyHint: string; min: number; max: number };
 
 export interface Setting {
   readonly path: string;
@@ -151,11 +158,70 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'On SIGTERM: time to finish the batch, flush, commit and leave the group before exiting.',
   },
   {
+    path: 'ordering.latenessMs',
+    env: ['PICKET_LATENESS_MS'],
+    kind: { type: 'int', min: 0, max: 3600000 },
+    default: 15000,
+    doc:
+      'Allowed lateness of event time on an input topic: events are put in event-time order within it, and ' +
+      'alerts of the correlating detections wait about this long. 15 s covers Sysmon and Elastic Defend ' +
+      '(seconds) and Packetbeat (a flow report every 10 s).',
+  },
+  {
+    path: 'ordering.topicLatenessMs',
+    env: ['PICKET_TOPIC_LATENESS_MS'],
+    kind: { type: 'intMap', key: TOPIC, keyHint: 'Kafka topic name', min: 0, max: 3600000 },
+    default: {},
+    doc:
+      'Lateness per input topic, overriding ordering.latenessMs (environment: "topic=ms,topic=ms"). For Zeek ' +
+      'conn logs, which are written when a connection ends, 60000 or more; late RPC endpoint flows still ' +
+      'pair within detections.rpcPairing.mapperRetentionMs.',
+  },
+  {
+    path: 'ordering.idleTimeoutMs',
+    env: ['PICKET_IDLE_TIMEOUT_MS'],
+    kind: { type: 'int', min: 100, max: 3600000 },
+    default: 5000,
+    doc:
+      'Wall time without records after which a partition counts as idle: its event time then moves on with ' +
+      'the wall clock, so its last events are not held back.',
+  },
+  {
+    path: 'state.maxKeys',
+    env: ['PICKET_STATE_MAX_KEYS'],
+    kind: { type: 'int', min: 1, max: 100000000 },
+    default: 100000,
+    doc: 'Join keys each correlating detection holds per partition; past it the least recently used key is evicted (counted).',
+  },
+  {
+    path: 'state.maxEntriesPerKey',
+    env: ['PICKET_STATE_MAX_ENTRIES_PER_KEY'],
+    kind: { type: 'int', min: 1, max: 1000000 },
+    default: 64,
+    doc: 'Entries held per join key; past it the oldest entry of the key is evicted (counted).',
+  },
+  {
     path: 'detections.enabled',
     env: ['PICKET_DETECTIONS'],
     kind: { type: 'list', values: DETECTION_KEYS, nonEmpty: true },
     default: [...DETECTION_KEYS],
     doc: `Detections to run: ${DETECTION_KEYS.join(', ')}.`,
+  },
+  {
+    path: 'detections.rpcPairing.mapperRetentionMs',
+    env: ['PICKET_MAPPER_RETENTION_MS'],
+    kind: { type: 'int', min: 2000, max: 86400000 },
+    default: 600000,
+    doc: 'How long (event time) port-135 mapper flows are kept, so that an endpoint flow reported late still pairs.',
+  },
+  {
+    path: 'detections.remoteServices.clockSkewToleranceMs',
+    env: ['PICKET_CLOCK_SKEW_TOLERANCE_MS'],
+    kind: { type: 'int', min: 0, max: 60000 },
+    default: 0,
+    doc:
+      'Lets the services.exe child be logged up to this many ms before its connection (real Sysmon data shows ' +
+      '15 ms). 0 is EQL exactly.',
   },
 ];
 
@@ -270,6 +336,19 @@ function fromEnvText(kind: Kind, text: string): unknown {
         .split(',')
         .map((s) => s.trim())
         .filter((s) => s.length > 0);
+    case 'intMap': {
+      const out: Record<string, unknown> = {};
+      for (const pair of text
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0)) {
+        const eq = pair.lastIndexOf('=');
+        if (eq <= 0) return text;
+        const v = pair.slice(eq + 1).trim();
+        out[pair.slice(0, eq).trim()] = /^-?\d+$/.test(v) ? Number(v) : v;
+      }
+      return out;
+    }
     case 'int':
       return /^-?\d+$/.test(text.trim()) ? Number(text.trim()) : text;
     case 'bool':
@@ -312,7 +391,26 @@ function validate(s: Setting, value: unknown, source: string): unknown {
       }
       return [...new Set(list as string[])];
     }
+    case 'intMap': {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        return fail(`must be a mapping of ${k.keyHint} to an integer`);
+      }
+      const out: Record<string, number> = {};
+      for (const [key, v] of Object.entries(value)) {
+        if (!k.key.test(key)) return fail(`"${key}" is not a ${k.keyHint}`);
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < k.min || v > k.max) {
+          return fail(`"${key}" must map to an integer between ${k.min} and ${k.max}`);
+        }
+        out[key] = v;
+      }
+      return out;
+    }
   }
+}
+
+/** The lateness that applies to one input topic. */
+export function latenessFor(config: PicketConfig, topic: string): number {
+  return config.ordering.topicLatenessMs[topic] ?? config.ordering.latenessMs;
 }
 
 /** The configuration reference as a Markdown table (README, `picket config --reference`). */

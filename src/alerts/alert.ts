@@ -22,6 +22,13 @@ export interface Alert {
   readonly rule: RuleMeta;
   /** Event time at which it fired (its trigger event's time), epoch ms. */
   readonly time: number;
+  /** The event that completed it (the last of its events). */
+  readonly trigger: EcsEvent;
+  /**
+   * True when its detection sees events through the engine's reorder buffer (the trigger was
+   * released by the watermark); false when it saw the trigger as soon as it arrived.
+   */
+  readonly ordered: boolean;
   /** Kafka key of the alert record: the alert's `host.id`, else its id. */
   readonly key: string;
   /** The document without `event.created`. */
@@ -103,9 +110,9 @@ function relatedFields(entities: JsonObject): JsonObject | undefined {
 const HOST_ID = field('host.id');
 
 /** `detectionKey` names the detection's details object: `picket.<detectionKey>`. */
-export function buildAlert(finding: Finding, detectionKey: string): Alert {
+export function buildAlert(finding: Finding, detectionKey: string, ordered = false): Alert {
   const { rule } = finding;
-  const trigger = finding.events[finding.events.length - 1];
+  const trigger = finding.trigger ?? finding.events[finding.events.length - 1];
   if (trigger === undefined) throw new Error(`finding of ${rule.id} names no event`);
   const id = alertId(finding);
   const severity = SEVERITY_NUMBER[rule.severity];
@@ -149,7 +156,7 @@ export function buildAlert(finding: Finding, detectionKey: string): Alert {
   doc.ecs = { version: ECS_VERSION };
   doc.tags = ['picket', ...rule.threat.map((t) => `attack.${t.tactic.id.toLowerCase()}`)];
   const key = firstKeyword(finding.entities, HOST_ID) ?? id;
-  return { id, rule, time: trigger.time, key, doc };
+  return { id, rule, time: trigger.time, trigger, ordered, key, doc };
 }
 
 /** The alert as one JSON line, with `event.created` set to the time it is written. */

@@ -62,6 +62,10 @@ export async function demoCommand(args: string[]): Promise<number> {
         'topics.output': 'demo-picket-alerts',
         'topics.deadLetter': 'demo-picket-dead-letter',
         'consumer.fromBeginning': true,
+        // The sample traffic arrives within a second of its event time: a short lateness shows the
+        // correlating detections' alerts quickly.
+        'ordering.latenessMs': 2000,
+        'ordering.idleTimeoutMs': 1000,
         'log.level': 'error',
         'http.port': Number(values['http-port']),
       },
@@ -84,7 +88,7 @@ export async function demoCommand(args: string[]): Promise<number> {
 
     const pipeline = await startPipeline({ config, client, logger, metrics });
     cleanups.push(() => pipeline.stop());
-    const http = await startHttp(config.http.host, config.http.port, metrics.registry, () => pipeline.readiness());
+    const http = await startHttp(config.http.host, config.http.port, metrics, () => pipeline.readiness());
     cleanups.push(() => http.close());
     say(`picket demo: picket is running (metrics on http://127.0.0.1:${http.port}/metrics)`);
 
@@ -139,7 +143,7 @@ export async function demoCommand(args: string[]): Promise<number> {
       if (wait > 0) await Promise.race([new Promise((r) => setTimeout(r, wait)), stopRequested]);
     }
     say('picket demo: stopping…');
-    await new Promise((r) => setTimeout(r, 1500)); // let the last alerts arrive
+    await new Promise((r) => setTimeout(r, 3500)); // the lateness and idle timeout, then the last alerts
     say(`picket demo: ${sent} events sent, ${alertsSeen} alerts printed`);
     await cleanup();
     return 0;

@@ -14,7 +14,7 @@ export async function runCommand(config: PicketConfig): Promise<number> {
   const logger = createLogger(config.log.level);
   const metrics = new PicketMetrics();
   let pipeline: Awaited<ReturnType<typeof startPipeline>> | undefined;
-  const http = await startHttp(config.http.host, config.http.port, metrics.registry, () =>
+  const http = await startHttp(config.http.host, config.http.port, metrics, () =>
     pipeline === undefined ? { ready: false, detail: { starting: true } } : pipeline.readiness(),
   );
   logger.info({ port: http.port }, 'http endpoints listening (/metrics, /healthz, /readyz)');

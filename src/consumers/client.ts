@@ -41,8 +41,15 @@ export interface OutputRecord {
 export interface CommitOffset {
   readonly topic: string;
   readonly partition: number;
-  /** The next offset to read (last processed + 1). */
+  /** Where the group resumes: the next offset to read, or the oldest one still needed. */
   readonly offset: string;
+  /** Stored with the offset; read back by a later owner of the partition. */
+  readonly metadata?: string;
+}
+
+export interface CommittedOffset {
+  readonly offset: string;
+  readonly metadata: string | null;
 }
 
 export type GroupEvent =
@@ -78,6 +85,8 @@ export interface TopicSpec {
 export interface KafkaAdmin {
   /** Creates the topics that do not exist yet; returns the names it created. */
   ensureTopics(topics: readonly TopicSpec[]): Promise<string[]>;
+  /** The group's committed offsets (and metadata) of a topic, by partition. */
+  fetchCommitted(groupId: string, topic: string): Promise<Map<number, CommittedOffset>>;
   close(): Promise<void>;
 }
 

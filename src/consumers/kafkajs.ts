@@ -15,6 +15,7 @@ import type { Logger } from '../observability/logger.js';
 import type {
   BatchControl,
   CommitOffset,
+  CommittedOffset,
   GroupEvent,
   InputBatch,
   KafkaAdmin,
@@ -189,11 +190,23 @@ class KafkajsAdmin implements KafkaAdmin {
     this.admin = kafka.admin();
   }
 
-  async ensureTopics(topics: readonly TopicSpec[]): Promise<string[]> {
+  private async connect(): Promise<void> {
     if (!this.connected) {
       await this.admin.connect();
       this.connected = true;
     }
+  }
+
+  async fetchCommitted(groupId: string, topic: string): Promise<Map<number, CommittedOffset>> {
+    await this.connect();
+    const res = await this.admin.fetchOffsets({ groupId, topics: [topic] });
+    const out = new Map<number, CommittedOffset>();
+    for (const p of res[0]?.partitions ?? []) out.set(p.partition, { offset: p.offset, metadata: p.metadata });
+    return out;
+  }
+
+  async ensureTopics(topics: readonly TopicSpec[]): Promise<string[]> {
+    await this.connect();
     const existing = new Set(await this.admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
     if (missing.length === 0) return [];

@@ -2,18 +2,30 @@
  * `picket run`: the consumer loop around the engine.
  *
  * Per partition batch: decode and detect each record (PartitionProcessor), publish the alerts and
- * dead letters, wait until the broker acknowledges them, and only then commit the offsets they came
- * from. A crash at any point therefore re-reads records whose outputs may not have been published:
- * nothing is lost (and a re-published alert carries the same deterministic event.id).
+ * dead letters, wait until the broker acknowledges them, and only then commit — at the lowest
+ * offset that open state still needs, with metadata saying how far alerts were published. A crash
+ * at any point therefore re-reads what may not have been published (nothing is lost), and alerts
+ * re-derived from records already handled are recognised and dropped (nothing is doubled).
+ *
+ * A timer advances idle partitions (ordering.idleTimeoutMs), so their last alerts are not held back.
+ * Work on one partition (batches and timer) is serialised.
  */
 import { alertToJson, type Alert } from '../alerts/alert.js';
-import type { PicketConfig } from '../config.js';
+import { latenessFor, type PicketConfig } from '../config.js';
 import { createDetections } from '../detectors/registry.js';
 import type { Logger } from '../observability/logger.js';
 import type { PicketMetrics } from '../observability/metrics.js';
 import type { Readiness } from '../observability/http.js';
-import type { BatchControl, InputBatch, KafkaClient, OutputRecord, StreamConsumer, RecordProducer } from './client.js';
-import { PartitionProcessor } from './partitionProcessor.js';
+import type {
+  BatchControl,
+  InputBatch,
+  KafkaAdmin,
+  KafkaClient,
+  OutputRecord,
+  RecordProducer,
+  StreamConsumer,
+} from './client.js';
+import { parseCommitMetadata, PartitionProcessor, type RecordOutcome } from './partitionProcessor.js';
 
 export interface Pipeline {
   readiness(): Readiness;
@@ -28,25 +40,31 @@ export interface PipelineDeps {
   client: KafkaClient;
   logger: Logger;
   metrics: PicketMetrics;
-  /** Wall clock, for event.created and the alert lag metric (injected for tests). */
+  /** Wall clock, for event.created, idleness and the delay metrics (injected for tests). */
   now?: () => number;
+}
+
+interface PartitionSlot {
+  processor: PartitionProcessor;
+  /** Serialises the work on this partition (batches and idle ticks). */
+  queue: Promise<void>;
+  lastRecordAt: number;
 }
 
 export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   const { config, client, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
   const state = { joined: false, rebalancing: false, producerConnected: false, stopping: false };
-  const processors = new Map<string, PartitionProcessor>();
+  const slots = new Map<string, PartitionSlot>();
   let assignment: Readonly<Record<string, readonly number[]>> = {};
+  const slotKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
-  const admin = client.admin();
+  const admin: KafkaAdmin = client.admin();
   try {
     const created = await admin.ensureTopics([{ topic: config.topics.output }, { topic: config.topics.deadLetter }]);
     if (created.length > 0) logger.info({ topics: created }, 'created missing output topics');
   } catch (err) {
     logger.warn({ err }, 'could not check or create the output topics; they must exist');
-  } finally {
-    await admin.close().catch(() => undefined);
   }
 
   const producer: RecordProducer = client.producer(config.producer);
@@ -103,72 +121,165 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     return state.joined && !state.rebalancing && state.producerConnected && !state.stopping;
   }
 
-  /** State of partitions this instance no longer owns is dropped; the new owner starts from the commit. */
+  /**
+   * A partition this instance no longer owns is dropped with its state: its new owner re-reads it
+   * from the committed offset (which never passes state still needed) and rebuilds the windows.
+   */
   function dropRevoked(): void {
-    for (const [key, p] of processors) {
-      if (!(assignment[p.topic] ?? []).includes(p.partition)) processors.delete(key);
+    for (const [key, slot] of slots) {
+      const p = slot.processor;
+      if (!(assignment[p.topic] ?? []).includes(p.partition)) slots.delete(key);
     }
   }
 
-  function processorFor(topic: string, partition: number): PartitionProcessor {
-    const key = `${topic}\u0000${partition}`;
-    let p = processors.get(key);
-    if (p === undefined) {
-      p = new PartitionProcessor(
-        topic,
-        partition,
-        createDetections(config.detections.enabled),
-        config.topics.deadLetter,
-      );
-      processors.set(key, p);
-    }
-    return p;
+  async function slotFor(topic: string, partition: number): Promise<PartitionSlot> {
+    const key = slotKey(topic, partition);
+    const existing = slots.get(key);
+    if (existing !== undefined) return existing;
+    const committed = await admin.fetchCommitted(config.kafka.groupId, topic);
+    const resume = parseCommitMetadata(committed.get(partition)?.metadata);
+    const processor = new PartitionProcessor(topic, partition, {
+      detections: createDetections(config.detections.enabled, {
+        limits: config.state,
+        settings: {
+          mapperRetentionMs: config.detections.rpcPairing.mapperRetentionMs,
+          clockSkewToleranceMs: config.detections.remoteServices.clockSkewToleranceMs,
+        },
+        onEviction: (detection, reason, count) => metrics.stateEvictions.inc({ detection, reason }, count),
+      }),
+      deadLetterTopic: config.topics.deadLetter,
+      latenessMs: latenessFor(config, topic),
+      ...(resume !== undefined ? { resume } : {}),
+      onLate: () => metrics.lateEvents.inc({ topic }),
+    });
+    if (resume !== undefined) logger.info({ topic, partition, resume }, 'resuming partition');
+    const slot: PartitionSlot = { processor, queue: Promise.resolve(), lastRecordAt: now() };
+    slots.set(key, slot);
+    return slot;
   }
 
-  async function onBatch(batch: InputBatch, control: BatchControl): Promise<void> {
-    const endTimer = metrics.batchSeconds.startTimer({ topic: batch.topic });
-    const processor = processorFor(batch.topic, batch.partition);
-    const outputs: OutputRecord[] = [];
+  /** Runs `work` after whatever is already queued on the partition. */
+  function serialised(slot: PartitionSlot, work: () => Promise<void>): Promise<void> {
+    const next = slot.queue.then(work);
+    slot.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  function alertRecord(alert: Alert, createdAt: number): OutputRecord {
+    return {
+      topic: config.topics.output,
+      key: alert.key,
+      value: alertToJson(alert, createdAt),
+      headers: { 'picket.rule.id': alert.rule.id },
+    };
+  }
+
+  /** Publishes the outputs, then commits the partition's position; records the alert metrics. */
+  async function publishAndCommit(
+    slot: PartitionSlot,
+    outcomes: readonly RecordOutcome[],
+    extraOutputs: readonly OutputRecord[],
+  ): Promise<void> {
+    const { processor } = slot;
     const alerts: Alert[] = [];
-    let last: string | undefined;
-    for (const record of batch.records) {
-      if (!control.shouldContinue()) break;
-      const outcome = processor.process(record);
-      metrics.eventsRead.inc({ topic: batch.topic });
-      if (outcome.deadLetter !== undefined) {
-        metrics.eventsUnreadable.inc({ topic: batch.topic, reason: outcome.deadLetter.reason });
-        outputs.push(outcome.deadLetter.record);
+    const outputs: OutputRecord[] = [...extraOutputs];
+    const createdAt = now();
+    for (const o of outcomes) {
+      for (const a of o.alerts) {
+        alerts.push(a);
+        outputs.push(alertRecord(a, createdAt));
       }
-      for (const alert of outcome.alerts) {
-        alerts.push(alert);
-        outputs.push({
-          topic: config.topics.output,
-          key: alert.key,
-          value: alertToJson(alert, now()),
-          headers: { 'picket.rule.id': alert.rule.id },
-        });
-      }
-      last = record.offset;
-    }
-    if (last === undefined) {
-      endTimer();
-      return;
     }
     await producer.send(outputs);
     const published = now();
     for (const a of alerts) {
       metrics.alerts.inc({ rule_id: a.rule.id, rule_name: a.rule.name });
       metrics.alertEventLagSeconds.observe({ rule_id: a.rule.id }, Math.max(0, (published - a.time) / 1000));
+      const readAt = processor.triggerReadAt(a);
+      if (readAt !== undefined) metrics.alertDelaySeconds.observe({ rule_id: a.rule.id }, (published - readAt) / 1000);
     }
-    await consumer.commit([
-      { topic: batch.topic, partition: batch.partition, offset: processor.commitOffsetAfter(last) },
-    ]);
-    control.markProcessed(last);
-    const lag = BigInt(batch.highWatermark) - BigInt(last) - 1n;
-    metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(lag < 0n ? 0n : lag));
-    endTimer();
+    const point = processor.commitPoint();
+    if (point !== undefined) {
+      await consumer.commit([{ topic: processor.topic, partition: processor.partition, ...point }]);
+    }
+  }
+
+  function countDuplicates(outcome: RecordOutcome): void {
+    for (const a of outcome.duplicates) metrics.alertsDeduplicated.inc({ rule_id: a.rule.id });
+  }
+
+  async function onBatch(batch: InputBatch, control: BatchControl): Promise<void> {
+    const slot = await slotFor(batch.topic, batch.partition);
+    await serialised(slot, async () => {
+      const endTimer = metrics.batchSeconds.startTimer({ topic: batch.topic });
+      const outcomes: RecordOutcome[] = [];
+      const deadLetters: OutputRecord[] = [];
+      let last: string | undefined;
+      for (const record of batch.records) {
+        if (!control.shouldContinue()) break;
+        const outcome = slot.processor.process(record, now());
+        metrics.eventsRead.inc({ topic: batch.topic });
+        if (outcome.deadLetter !== undefined) {
+          metrics.eventsUnreadable.inc({ topic: batch.topic, reason: outcome.deadLetter.reason });
+          deadLetters.push(outcome.deadLetter.record);
+        }
+        countDuplicates(outcome);
+        if (outcome.alerts.length > 0) outcomes.push(outcome);
+        last = record.offset;
+      }
+      if (last === undefined) {
+        endTimer();
+        return;
+      }
+      slot.lastRecordAt = now();
+      await publishAndCommit(slot, outcomes, deadLetters);
+      control.markProcessed(last);
+      const lag = BigInt(batch.highWatermark) - BigInt(last) - 1n;
+      metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(lag < 0n ? 0n : lag));
+      endTimer();
+    });
     await control.heartbeat();
   }
+
+  /** Idle partitions: event time moves on with the wall clock after ordering.idleTimeoutMs. */
+  async function tickIdle(): Promise<void> {
+    const t = now();
+    for (const slot of slots.values()) {
+      const idle = t - slot.lastRecordAt;
+      if (idle < config.ordering.idleTimeoutMs || slot.processor.buffered === 0) continue;
+      await serialised(slot, async () => {
+        const outcome = slot.processor.advanceIdle(idle);
+        countDuplicates(outcome);
+        if (outcome.alerts.length > 0) await publishAndCommit(slot, [outcome], []);
+      });
+    }
+  }
+
+  /** State-size gauges are read from the partitions when Prometheus scrapes. */
+  metrics.onCollect(() => {
+    const sizes = new Map<string, number>();
+    let buffered = 0;
+    for (const slot of slots.values()) {
+      buffered += slot.processor.buffered;
+      for (const [k, n] of slot.processor.stateSizes()) sizes.set(k, (sizes.get(k) ?? 0) + n);
+    }
+    metrics.reorderBufferEvents.set(buffered);
+    metrics.stateEntries.reset();
+    for (const [detection, n] of sizes) metrics.stateEntries.set({ detection }, n);
+  });
+
+  let ticking = false;
+  const idleTimer = setInterval(
+    () => {
+      if (ticking || state.stopping) return;
+      ticking = true;
+      tickIdle()
+        .catch((err: unknown) => logger.warn({ err }, 'idle partition tick failed; it will be retried'))
+        .finally(() => (ticking = false));
+    },
+    Math.min(1000, config.ordering.idleTimeoutMs),
+  );
+  idleTimer.unref();
 
   await consumer.connect();
   await consumer.subscribe(config.topics.input, config.consumer.fromBeginning);
@@ -194,9 +305,11 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     stop: () => {
       stopping ??= (async () => {
         state.stopping = true;
+        clearInterval(idleTimer);
         updateReady();
         await consumer.disconnect();
         await producer.disconnect();
+        await admin.close().catch(() => undefined);
         resolveStopped();
       })();
       return stopping;

@@ -86,6 +86,53 @@ function flow(
   };
 }
 
+function sysmonBase(time: number, host: Workstation, seq: number): JsonObject {
+  return {
+    '@timestamp': new Date(time).toISOString(),
+    '@metadata': { beat: 'winlogbeat', type: '_doc', version: '7.17.0' },
+    event: { module: 'sysmon', id: `demo-${seq}` },
+    host: { id: host.id, name: host.name, hostname: host.name.split('.')[0], os: { type: 'windows' } },
+    agent: { type: 'winlogbeat', version: '7.17.0', name: host.name },
+    winlog: { channel: 'Microsoft-Windows-Sysmon/Operational', computer_name: host.name },
+  };
+}
+
+const SERVICES_GUID = (host: Workstation): string => `{7d3f1a2b-0001-5f00-0b00-${host.id.slice(-2).padStart(12, '0')}}`;
+
+/** Sysmon 3: services.exe accepts an inbound connection on a dynamic port (stage 1 of D3). */
+function servicesInbound(time: number, host: Workstation, from: string, r: () => number, seq: number): JsonObject {
+  const e = sysmonBase(time, host, seq);
+  e.event = { ...(e.event as JsonObject), code: '3', category: ['network'], type: ['connection', 'start', 'protocol'] };
+  e.process = {
+    entity_id: SERVICES_GUID(host),
+    pid: 672,
+    executable: 'C:\\Windows\\System32\\services.exe',
+    name: 'services.exe',
+  };
+  e.network = { direction: 'ingress', transport: 'tcp', type: 'ipv4' };
+  e.source = { ip: from, port: ephemeralPort(r) };
+  e.destination = { ip: host.ip, port: 49668 + Math.floor(r() * 8) };
+  return e;
+}
+
+/** Sysmon 1: a process started by services.exe (stage 2 of D3 unless excluded). */
+function serviceChild(time: number, host: Workstation, executable: string, seq: number): JsonObject {
+  const e = sysmonBase(time, host, seq);
+  const name = executable.split('\\').pop()!;
+  e.event = { ...(e.event as JsonObject), code: '1', category: ['process'], type: ['start', 'process_start'] };
+  e.process = {
+    entity_id: `{7d3f1a2b-${seq.toString(16).slice(-4).padStart(4, '0')}-5f00-0c00-000000000000}`,
+    pid: 4000 + (seq % 1000),
+    executable,
+    name,
+    command_line: executable,
+    args: [executable],
+    parent: { entity_id: SERVICES_GUID(host), name: 'services.exe', executable: 'C:\\Windows\\System32\\services.exe' },
+  };
+  e.user = { name: 'SYSTEM', domain: 'NT AUTHORITY' };
+  return e;
+}
+
 export interface TrafficOptions {
   seed?: number;
   /** One attack among this many events, on average. */
@@ -105,9 +152,7 @@ export function generateTraffic(start: number, spanMs: number, count: number, op
     const host = pick(r, WORKSTATIONS);
     const seq = start + i;
     if (r() < 1 / attackEvery) {
-      const e = flow(time, host, { ip: ATTACKER_INTERNET_IP }, 135, 'tcp', r, seq);
-      e.labels = { demo_attack: 'rpc_to_internet' };
-      out.push(e);
+      out.push(...attack(time, host, r, seq));
       continue;
     }
     const roll = r();
@@ -116,7 +161,47 @@ export function generateTraffic(start: number, spanMs: number, count: number, op
     else if (roll < 0.8) out.push(flow(time, host, SERVERS[1]!, 445, 'tcp', r, seq));
     // Internal RPC: port 135 to the domain controller is normal and must not alert.
     else if (roll < 0.9) out.push(flow(time, host, SERVERS[0]!, 135, 'tcp', r, seq));
-    else out.push(flow(time, host, SERVERS[2]!, 80, 'tcp', r, seq));
+    else if (roll < 0.97) out.push(flow(time, host, SERVERS[2]!, 80, 'tcp', r, seq));
+    // services.exe starting an excluded service binary, with no inbound connection: no alert.
+    else out.push(serviceChild(time, host, 'C:\\Windows\\System32\\svchost.exe', seq));
   }
   return out;
+}
+
+/** One attack, of one of the kinds picket detects, labelled in `labels.demo_attack`. */
+function attack(time: number, host: Workstation, r: () => number, n: number): JsonObject[] {
+  const seq = n * 10; // room for the attack's several events without colliding with other ids
+  const kind = r();
+  let events: JsonObject[];
+  let label: string;
+  if (kind < 0.4) {
+    label = 'rpc_to_internet';
+    events = [flow(time, host, { ip: ATTACKER_INTERNET_IP }, 135, 'tcp', r, seq)];
+  } else if (kind < 0.7) {
+    // Lateral movement over RPC: the endpoint mapper, then a dynamic-port connection 300 ms later.
+    label = 'rpc_pairing';
+    const victim = pick(
+      r,
+      WORKSTATIONS.filter((w) => w !== host),
+    );
+    const mapper = flow(time, host, { ip: victim.ip }, 135, 'tcp', r, seq);
+    const endpoint = flow(time + 300, host, { ip: victim.ip }, 49152 + Math.floor(r() * 1000), 'tcp', r, seq + 1);
+    (endpoint.source as JsonObject).port = 49152 + Math.floor(r() * 16000);
+    delete (endpoint.event as JsonObject).start;
+    delete (mapper.event as JsonObject).start;
+    events = [mapper, endpoint];
+  } else {
+    // A service created remotely (PsExec-like): services.exe accepts a connection, then starts a binary.
+    label = 'remote_services';
+    const attacker = pick(
+      r,
+      WORKSTATIONS.filter((w) => w !== host),
+    );
+    events = [
+      servicesInbound(time, host, attacker.ip, r, seq),
+      serviceChild(time + 250, host, 'C:\\Windows\\Temp\\updater.exe', seq + 1),
+    ];
+  }
+  for (const e of events) e.labels = { demo_attack: label };
+  return events;
 }

@@ -10,8 +10,13 @@ import type { RuleMeta } from './rule.js';
 /** What a detection reports; the engine turns it into an alert document (src/alerts). */
 export interface Finding {
   readonly rule: RuleMeta;
-  /** The events the alert is built from, in stage order. The last one triggered it. */
+  /** The events the alert is built from, in stage order. */
   readonly events: readonly EcsEvent[];
+  /**
+   * The event whose processing completed the alert (its time is the alert's @timestamp); one of
+   * `events`. When absent, the last of them.
+   */
+  readonly trigger?: EcsEvent;
   /** ECS entity fields for the alert (host, source, destination, process, user, network). */
   readonly entities: JsonObject;
   /** Detection-specific facts, written under `picket.<Detection.key>`. */
@@ -30,9 +35,18 @@ export interface StateLimits {
   readonly maxEntriesPerKey: number;
 }
 
+/** Detection-specific settings (configuration `detections.*`). */
+export interface DetectionSettings {
+  /** D2: how long mapper flows are kept, event time. */
+  readonly mapperRetentionMs: number;
+  /** D3: how far a child may precede its connection (0 = EQL exactly). */
+  readonly clockSkewToleranceMs: number;
+}
+
 /** What the engine gives a detection when it is built. */
 export interface DetectionContext {
   readonly limits: StateLimits;
+  readonly settings: DetectionSettings;
   /**
    * Counts state dropped before it expired, by reason (`max_keys`, `max_entries_per_key`, …), for
    * the evictions metric. Expiry by event time is not an eviction.
@@ -44,6 +58,18 @@ export interface Detection {
   readonly rule: RuleMeta;
   /** A short stable key: `picket.<key>` holds its details, and configuration refers to it. */
   readonly key: string;
+  /**
+   * Whether the result depends on the order of events (the detection keeps state). Ordered
+   * detections see events in event-time order, through the engine's reorder buffer; stateless ones
+   * see each event as soon as it arrives. When absent: ordered if it has onWatermark.
+   */
+  readonly ordered?: boolean;
+  /**
+   * For ordered detections: could this event change the detection's state or alerts? Events that
+   * no ordered detection wants are not buffered at all, which keeps the reorder buffer small. A
+   * cheap, allocation-free prefilter; when absent, every event is wanted.
+   */
+  wants?(event: EcsEvent): boolean;
   /**
    * Called for every event, in the engine's order (event time, sequence, arrival) per partition,
    * except late events (older than the watermark), which come when they arrive and are matched

@@ -1,7 +1,9 @@
 /**
  * Every detection picket knows, by key. A new detection is a file in this folder and a line here.
  */
-import type { Detection, DetectionContext } from './detection.js';
+import type { Detection, DetectionContext, DetectionSettings, StateLimits } from './detection.js';
+import { RemoteServicesDetector } from './remoteServices.js';
+import { RpcPairingDetector } from './rpcPairing.js';
 import { RpcToInternetDetector } from './rpcToInternet.js';
 
 export interface DetectionFactory {
@@ -11,20 +13,35 @@ export interface DetectionFactory {
 
 export const DETECTIONS: readonly DetectionFactory[] = [
   { key: 'rpc_to_internet', create: () => new RpcToInternetDetector() },
+  { key: 'rpc_pairing', create: (ctx) => new RpcPairingDetector(ctx) },
+  { key: 'remote_services', create: (ctx) => new RemoteServicesDetector(ctx) },
 ];
 
 export const DETECTION_KEYS: readonly string[] = DETECTIONS.map((d) => d.key);
 
-/** Bounds used when the caller gives none (tests, replay without configuration). */
-export const DEFAULT_DETECTION_CONTEXT: DetectionContext = {
+export interface DetectionOptions {
+  readonly limits: StateLimits;
+  readonly settings: DetectionSettings;
+  /** Evictions of every detection, labelled with its key. */
+  readonly onEviction?: (detection: string, reason: string, count: number) => void;
+}
+
+/** Bounds and settings used when the caller gives none (tests, replay without configuration). */
+export const DEFAULT_DETECTION_OPTIONS: DetectionOptions = {
   limits: { maxKeys: 100_000, maxEntriesPerKey: 64 },
-  countEviction: () => undefined,
+  settings: { mapperRetentionMs: 600_000, clockSkewToleranceMs: 0 },
 };
 
 /** A fresh set of detections (each partition or replayed file gets its own state). */
 export function createDetections(
   enabled: readonly string[] = DETECTION_KEYS,
-  ctx: DetectionContext = DEFAULT_DETECTION_CONTEXT,
+  opts: DetectionOptions = DEFAULT_DETECTION_OPTIONS,
 ): Detection[] {
-  return DETECTIONS.filter((d) => enabled.includes(d.key)).map((d) => d.create(ctx));
+  return DETECTIONS.filter((d) => enabled.includes(d.key)).map((d) =>
+    d.create({
+      limits: opts.limits,
+      settings: opts.settings,
+      countEviction: (reason, count = 1) => opts.onEviction?.(d.key, reason, count),
+    }),
+  );
 }

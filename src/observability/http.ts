@@ -4,7 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+import type { PicketMetrics } from './metrics.js';
 
 export interface Readiness {
   ready: boolean;
@@ -20,7 +20,7 @@ export interface HttpEndpoints {
 export async function startHttp(
   host: string,
   port: number,
-  registry: Registry,
+  metrics: PicketMetrics,
   readiness: () => Readiness,
 ): Promise<HttpEndpoints> {
   const server: Server = createServer((req, res) => {
@@ -30,9 +30,9 @@ export async function startHttp(
       return;
     }
     if (path === '/metrics') {
-      registry
-        .metrics()
-        .then((body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body))
+      metrics
+        .scrape()
+        .then((body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body))
         .catch((err: Error) => res.writeHead(500).end(err.message));
     } else if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');

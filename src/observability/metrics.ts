@@ -44,6 +44,49 @@ export class PicketMetrics {
     registers: [this.registry],
   });
 
+  readonly alertDelaySeconds = new Histogram({
+    name: 'picket_alert_delay_seconds',
+    help: 'Wall-clock time from reading the trigger event to the alert being acknowledged by the broker.',
+    labelNames: ['rule_id'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 20, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
+
+  readonly alertsDeduplicated = new Counter({
+    name: 'picket_alerts_deduplicated_total',
+    help: 'Alerts re-derived after a restart or rebalance that had been published already, and were dropped.',
+    labelNames: ['rule_id'] as const,
+    registers: [this.registry],
+  });
+
+  readonly lateEvents = new Counter({
+    name: 'picket_late_events_total',
+    help: 'Events older than their partition watermark on arrival; still matched against the state that remains.',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  });
+
+  readonly stateEvictions = new Counter({
+    name: 'picket_state_evictions_total',
+    help: 'State entries dropped by a bound before they expired, by detection and reason.',
+    labelNames: ['detection', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  /** Set from the pipeline's collect callback (state lives in the partition processors). */
+  readonly stateEntries = new Gauge({
+    name: 'picket_state_entries',
+    help: 'Entries held in the state of each correlating detection, over all partitions of this instance.',
+    labelNames: ['detection'] as const,
+    registers: [this.registry],
+  });
+
+  readonly reorderBufferEvents = new Gauge({
+    name: 'picket_reorder_buffer_events',
+    help: 'Events waiting in the reorder buffers for the watermark to pass them.',
+    registers: [this.registry],
+  });
+
   readonly consumerLag = new Gauge({
     name: 'picket_consumer_lag_messages',
     help: 'Records between the last one processed and the partition high watermark, as of the last batch.',
@@ -69,7 +112,20 @@ export class PicketMetrics {
     registers: [this.registry],
   });
 
+  private readonly collectors: (() => void)[] = [];
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Registers a callback run before each scrape, for gauges computed from live state. */
+  onCollect(fn: () => void): void {
+    this.collectors.push(fn);
+  }
+
+  /** The exposition text, after the collect callbacks ran. */
+  async scrape(): Promise<string> {
+    for (const fn of this.collectors) fn();
+    return this.registry.metrics();
   }
 }

@@ -1,0 +1,175 @@
+/**
+ * The correlating detections across a crash, on a real broker: a D2 pair and a D3 sequence whose
+ * first event was processed and committed before a SIGKILL, and whose second event arrives after
+ * the restart, are both detected, exactly once.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseCommitMetadata } from '../../src/consumers/partitionProcessor.js';
+import { createTopics, startTestKafka, uniqueName, type TestKafka } from '../support/kafka.js';
+import { produce, startPicket, TopicCollector } from '../support/picketProcess.js';
+import { Kafka, logLevel } from 'kafkajs';
+
+const D2 = 'CAR-2014-05-001';
+const D3 = 'aa9a274d-6b53-424d-ac5e-cb8ca4251650';
+
+let kafka: TestKafka;
+before(async () => {
+  kafka = await startTestKafka();
+});
+after(async () => {
+  await kafka?.stop();
+});
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function mapperFlow(t: number): object {
+  return {
+    '@timestamp': iso(t),
+    event: { id: 'm1', category: ['network'], dataset: 'zeek.connection' },
+    network: { transport: 'tcp' },
+    source: { ip: '10.1.1.5', port: 50000 },
+    destination: { ip: '10.1.1.10', port: 135 },
+  };
+}
+
+function endpointFlow(t: number): object {
+  return {
+    '@timestamp': iso(t),
+    event: { id: 'e1', category: ['network'], dataset: 'zeek.connection' },
+    network: { transport: 'tcp' },
+    source: { ip: '10.1.1.5', port: 50001 },
+    destination: { ip: '10.1.1.10', port: 49700 },
+  };
+}
+
+const HOST = { id: 'ws-crash-1', name: 'ws-crash-1.corp.example', os: { type: 'windows' } };
+
+function servicesConnection(t: number): object {
+  return {
+    '@timestamp': iso(t),
+    event: { id: 's1', category: ['network'], type: ['connection', 'start'] },
+    host: HOST,
+    process: { name: 'services.exe', entity_id: '{svc-guid}', executable: 'C:\\Windows\\System32\\services.exe' },
+    network: { direction: 'ingress', transport: 'tcp' },
+    source: { ip: '10.1.1.5', port: 50010 },
+    destination: { ip: '10.1.1.20', port: 49670 },
+  };
+}
+
+function serviceChild(t: number): object {
+  return {
+    '@timestamp': iso(t),
+    event: { id: 'c1', category: ['process'], type: ['start'] },
+    host: HOST,
+    process: {
+      entity_id: '{child-guid}',
+      name: 'evil.exe',
+      executable: 'C:\\Windows\\Temp\\evil.exe',
+      args: ['C:\\Windows\\Temp\\evil.exe'],
+      parent: { name: 'services.exe', entity_id: '{svc-guid}' },
+    },
+  };
+}
+
+/** An event nothing detects, to move the partition's event time on. */
+function filler(t: number, n: number): object {
+  return { '@timestamp': iso(t), event: { id: `f${n}`, category: ['process'], type: ['end'] }, host: { id: 'x' } };
+}
+
+async function committed(groupId: string, topic: string) {
+  const admin = new Kafka({ clientId: 't', brokers: kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const [r] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return r!.partitions[0]!;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+test('a pair and a sequence split by a SIGKILL are detected once each', async () => {
+  const input = uniqueName('corr-in');
+  const output = uniqueName('corr-alerts');
+  const dlq = uniqueName('corr-dlq');
+  const groupId = uniqueName('picket-corr');
+  await createTopics(kafka.brokers, [
+    { topic: input, numPartitions: 1 },
+    { topic: output, numPartitions: 1 },
+    { topic: dlq, numPartitions: 1 },
+  ]);
+  const env = {
+    KAFKA_BROKERS: kafka.brokers.join(','),
+    PICKET_INPUT_TOPICS: input,
+    PICKET_OUTPUT_TOPIC: output,
+    PICKET_DEAD_LETTER_TOPIC: dlq,
+    PICKET_GROUP_ID: groupId,
+    PICKET_FROM_BEGINNING: 'true',
+    PICKET_LATENESS_MS: '2000',
+    PICKET_SESSION_TIMEOUT_MS: '6000',
+    PICKET_IDLE_TIMEOUT_MS: '1000',
+  };
+  const t0 = Date.now() - 120_000;
+  const alerts = new TopicCollector(kafka.brokers, output);
+  await alerts.start();
+  const first = await startPicket(env);
+  let second: Awaited<ReturnType<typeof startPicket>> | undefined;
+  try {
+    await first.waitReady();
+    // The first halves. Nothing comes after them, so their partition goes idle and the idle timer
+    // releases them from the reorder buffer into the detections' state.
+    const firstHalves = [mapperFlow(t0), servicesConnection(t0 + 100)];
+    await produce(
+      kafka.brokers,
+      input,
+      firstHalves.map((e) => ({ value: JSON.stringify(e) })),
+    );
+    // Wait until that is committed: the offset stays at the mapper flow (held), the metadata says
+    // everything up to offset 1 was processed.
+    const deadline = Date.now() + 30000;
+    let meta = parseCommitMetadata(null);
+    let offset = '-1';
+    while (Date.now() < deadline) {
+      const c = await committed(groupId, input);
+      meta = parseCommitMetadata(c.metadata);
+      offset = c.offset;
+      if (meta !== undefined && meta.publishedThrough >= 1) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(meta?.publishedThrough, 1, 'the first halves were processed and committed');
+    assert.equal(offset, '0', 'the commit stays at the mapper flow, which state still holds');
+    await new Promise((r) => setTimeout(r, 2500)); // idle: released into the detections' state
+    first.child.kill('SIGKILL');
+    await first.exited;
+    assert.equal(alerts.records.length, 0, 'no alert before the second halves');
+
+    // The second halves: the endpoint flow 500 ms after the mapper, the child 300 ms after the connection.
+    const secondHalves = [endpointFlow(t0 + 500), serviceChild(t0 + 400), filler(t0 + 9000, 1)];
+    await produce(
+      kafka.brokers,
+      input,
+      secondHalves.map((e) => ({ value: JSON.stringify(e) })),
+    );
+    second = await startPicket(env);
+    await second.waitReady();
+    await alerts.waitFor((r) => r.length >= 2, 60000, 'the D2 and D3 alerts');
+    await new Promise((r) => setTimeout(r, 3000)); // a duplicate would show up now
+    const docs = alerts.records.map((r) => JSON.parse(r.value));
+    assert.deepEqual(docs.map((d) => d.rule.id).sort(), [D2, D3].sort(), 'one D2 and one D3 alert, exactly');
+    const d2 = docs.find((d) => d.rule.id === D2);
+    assert.deepEqual(
+      d2.picket.events.map((e: { event: { id: string } }) => e.event.id),
+      ['m1', 'e1'],
+    );
+    const d3 = docs.find((d) => d.rule.id === D3);
+    assert.deepEqual(
+      d3.picket.events.map((e: { event: { id: string } }) => e.event.id),
+      ['s1', 'c1'],
+    );
+    assert.equal(d3.host.id, HOST.id);
+  } finally {
+    first.child.kill('SIGKILL');
+    second?.child.kill('SIGKILL');
+    await alerts.stop();
+  }
+});
