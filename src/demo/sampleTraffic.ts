@@ -61,6 +61,7 @@ function flow(
     '@timestamp': new Date(time).toISOString(),
     '@metadata': { beat: 'packetbeat', type: '_doc', version: '8.15.0' },
     event: {
+      id: `pb-${seq}`,
       dataset: 'network_traffic.flow',
       kind: 'event',
       category: ['network'],
