@@ -8,13 +8,17 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { alertToJson } from './alerts/alert.js';
 import { ConfigError, configReference, loadConfig, type PicketConfig } from './config.js';
 import { DETECTION_KEYS } from './detectors/registry.js';
+import { INPUT_FORMATS, isInputFormat } from './ecs/normalize/index.js';
 import { formatSummary, replayFile } from './replay/replay.js';
 
 const USAGE = `picket: lateral-movement and RPC detections on a stream of ECS events
 
 Usage:
   picket run [--config FILE]            consume the input topics and publish alerts (Kafka)
-  picket replay [--input ecs] FILE...   replay NDJSON files (plain, .gz, or - for stdin); alerts to stdout
+  picket replay [--input FORMAT] FILE...
+                                        replay files (plain, .gz, or - for stdin); alerts to stdout.
+                                        FORMAT: auto (default: recognised per document), ecs, zeek
+                                        (JSON or TSV logs), winlogbeat (raw Sysmon/Security), nxlog
   picket demo [--duration S]            start a local Kafka, stream sample traffic with attacks, print alerts
   picket config [--config FILE] [--reference]
                                         print the effective configuration, or the reference of all settings
@@ -107,11 +111,14 @@ function configCommand(args: string[]): number {
 
 async function replayCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
-    input: { type: 'string', default: 'ecs' },
+    input: { type: 'string', default: 'auto' },
     detections: { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
   });
-  if (values.input !== 'ecs') throw new UsageError(`--input ${String(values.input)}: supported formats: ecs`);
+  const format = values.input;
+  if (!isInputFormat(format)) {
+    throw new UsageError(`--input ${String(format)}: supported formats: ${INPUT_FORMATS.join(', ')}`);
+  }
   if (positionals.length === 0) throw new UsageError('replay needs at least one FILE (or - for stdin)');
   let detections: string[] | undefined;
   if (typeof values.detections === 'string') {
@@ -128,6 +135,7 @@ async function replayCommand(args: string[]): Promise<number> {
   const progress = process.stderr.isTTY === true && values.quiet !== true;
   for (const file of positionals) {
     const result = await replayFile(file, {
+      format,
       ...(detections !== undefined ? { detections } : {}),
       onAlert: async (alert) => {
         if (!stdout.write(alertToJson(alert, Date.now()) + '\n')) await once(stdout, 'drain');

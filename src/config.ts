@@ -7,10 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { DETECTION_KEYS } from './detectors/registry.js';
+import { INPUT_FORMATS, type InputFormat } from './ecs/normalize/index.js';
 
 export interface PicketConfig {
   kafka: { brokers: string[]; clientId: string; groupId: string; connectionTimeoutMs: number };
   topics: { input: string[]; output: string; deadLetter: string };
+  input: { format: InputFormat; topicFormats: Record<string, InputFormat> };
   consumer: { fromBeginning: boolean; sessionTimeoutMs: number; maxBytesPerPartition: number };
   producer: { acks: number; compression: 'none' | 'gzip' };
   http: { host: string; port: number };
@@ -31,7 +33,8 @@ type Kind =
   | { type: 'bool' }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'list'; item?: RegExp; hint?: string; values?: readonly string[]; nonEmpty: boolean }
-  | { type: 'intMap'; key: RegExp; keyHint: string; min: number; max: number };
+  | { type: 'intMap'; key: RegExp; keyHint: string; min: number; max: number }
+  | { type: 'enumMap'; key: RegExp; keyHint: string; values: readonly string[] };
 
 export interface Setting {
   readonly path: string;
@@ -93,6 +96,22 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'string', pattern: TOPIC, hint: 'Kafka topic name' },
     default: 'picket-dead-letter',
     doc: 'Topic for records that cannot be read, with the reason and origin in headers.',
+  },
+  {
+    path: 'input.format',
+    env: ['PICKET_INPUT_FORMAT'],
+    kind: { type: 'enum', values: INPUT_FORMATS },
+    default: 'auto',
+    doc:
+      'Shape of the input records: auto (recognised per record), ecs, zeek (Zeek JSON, or Filebeat zeek ' +
+      'module output before its pipeline), winlogbeat (raw winlog.event_data), nxlog (flat Windows JSON).',
+  },
+  {
+    path: 'input.topicFormats',
+    env: ['PICKET_TOPIC_INPUT_FORMATS'],
+    kind: { type: 'enumMap', key: TOPIC, keyHint: 'Kafka topic name', values: INPUT_FORMATS },
+    default: {},
+    doc: 'Input format per topic, overriding input.format (environment: "topic=format,topic=format").',
   },
   {
     path: 'consumer.fromBeginning',
@@ -336,7 +355,8 @@ function fromEnvText(kind: Kind, text: string): unknown {
         .split(',')
         .map((s) => s.trim())
         .filter((s) => s.length > 0);
-    case 'intMap': {
+    case 'intMap':
+    case 'enumMap': {
       const out: Record<string, unknown> = {};
       for (const pair of text
         .split(',')
@@ -345,7 +365,7 @@ function fromEnvText(kind: Kind, text: string): unknown {
         const eq = pair.lastIndexOf('=');
         if (eq <= 0) return text;
         const v = pair.slice(eq + 1).trim();
-        out[pair.slice(0, eq).trim()] = /^-?\d+$/.test(v) ? Number(v) : v;
+        out[pair.slice(0, eq).trim()] = kind.type === 'intMap' && /^-?\d+$/.test(v) ? Number(v) : v;
       }
       return out;
     }
@@ -405,7 +425,26 @@ function validate(s: Setting, value: unknown, source: string): unknown {
       }
       return out;
     }
+    case 'enumMap': {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        return fail(`must be a mapping of ${k.keyHint} to one of ${k.values.join(', ')}`);
+      }
+      const out: Record<string, string> = {};
+      for (const [key, v] of Object.entries(value)) {
+        if (!k.key.test(key)) return fail(`"${key}" is not a ${k.keyHint}`);
+        if (typeof v !== 'string' || !k.values.includes(v)) {
+          return fail(`"${key}" must map to one of ${k.values.join(', ')}`);
+        }
+        out[key] = v;
+      }
+      return out;
+    }
   }
+}
+
+/** The input format that applies to one input topic. */
+export function inputFormatFor(config: PicketConfig, topic: string): InputFormat {
+  return config.input.topicFormats[topic] ?? config.input.format;
 }
 
 /** The lateness that applies to one input topic. */

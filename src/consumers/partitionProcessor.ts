@@ -14,6 +14,7 @@
  */
 import type { Alert } from '../alerts/alert.js';
 import { decodeEvent, type EcsEvent } from '../ecs/event.js';
+import type { InputFormat } from '../ecs/normalize/index.js';
 import type { Detection } from '../detectors/detection.js';
 import { Engine } from '../engine.js';
 import type { InputRecord, OutputRecord } from './client.js';
@@ -36,6 +37,8 @@ export interface PartitionOptions {
   readonly detections: readonly Detection[];
   readonly deadLetterTopic: string;
   readonly latenessMs: number;
+  /** Shape of the topic's records (normalized to ECS before detection). */
+  readonly format?: InputFormat;
   readonly resume?: ResumePoint;
   readonly onLate?: (event: EcsEvent) => void;
 }
@@ -57,6 +60,7 @@ export function parseCommitMetadata(text: string | null | undefined): ResumePoin
 export class PartitionProcessor {
   private readonly engine: Engine;
   private readonly deadLetterTopic: string;
+  private readonly format: InputFormat;
   private resume: ResumePoint | undefined;
   private lastProcessed: number | undefined;
   /** Wall time each held trigger candidate was read, for the alert-delay metric. */
@@ -69,6 +73,7 @@ export class PartitionProcessor {
   ) {
     this.engine = new Engine(opts.detections, { latenessMs: opts.latenessMs, onLate: opts.onLate });
     this.deadLetterTopic = opts.deadLetterTopic;
+    this.format = opts.format ?? 'ecs';
     this.resume = opts.resume;
   }
 
@@ -76,7 +81,7 @@ export class PartitionProcessor {
     const offset = Number(record.offset);
     this.lastProcessed = offset;
     const origin = { kind: 'kafka', topic: record.topic, partition: record.partition, offset: record.offset } as const;
-    const res = decodeEvent(record.value ?? new Uint8Array(0), origin, offset);
+    const res = decodeEvent(record.value ?? new Uint8Array(0), origin, offset, this.format);
     if (!res.ok) {
       return {
         alerts: [],

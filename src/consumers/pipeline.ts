@@ -11,7 +11,7 @@
  * Work on one partition (batches and timer) is serialised.
  */
 import { alertToJson, type Alert } from '../alerts/alert.js';
-import { latenessFor, type PicketConfig } from '../config.js';
+import { inputFormatFor, latenessFor, type PicketConfig } from '../config.js';
 import { createDetections } from '../detectors/registry.js';
 import type { Logger } from '../observability/logger.js';
 import type { PicketMetrics } from '../observability/metrics.js';
@@ -149,6 +149,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       }),
       deadLetterTopic: config.topics.deadLetter,
       latenessMs: latenessFor(config, topic),
+      format: inputFormatFor(config, topic),
       ...(resume !== undefined ? { resume } : {}),
       onLate: () => metrics.lateEvents.inc({ topic }),
     });

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { field, isJsonObject, type JsonObject } from './fields.js';
 import { firstKeyword, firstNumber, keywordEquals } from './values.js';
 import { parseEventTime } from './time.js';
+import { normalize, type InputFormat, type NormalizeReason } from './normalize/index.js';
 
 /** Where an event was read: a Kafka record, or a line (1-based) of a replayed file. */
 export type Origin =
@@ -33,7 +34,13 @@ const DATA_STREAM_DATASET = field('data_stream.dataset');
 
 /** Why a message could not be read. Each is a label of the unreadable-events metric. */
 export type UnreadableReason =
-  'empty' | 'invalid_utf8' | 'invalid_json' | 'not_an_object' | 'missing_timestamp' | 'invalid_timestamp';
+  | 'empty'
+  | 'invalid_utf8'
+  | 'invalid_json'
+  | 'not_an_object'
+  | 'missing_timestamp'
+  | 'invalid_timestamp'
+  | NormalizeReason;
 
 export type DecodeResult =
   | { readonly ok: true; readonly event: EcsEvent }
@@ -43,9 +50,15 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Reads one message strictly: UTF-8 (RFC 3629) and JSON (RFC 8259), never repaired. A readable
- * event is a JSON object with a usable `@timestamp`.
+ * event is a JSON object with a usable `@timestamp`, after normalizing it to ECS from `format`
+ * (src/ecs/normalize; `ecs` takes the document as it is).
  */
-export function decodeEvent(raw: string | Uint8Array, origin: Origin, arrival: number): DecodeResult {
+export function decodeEvent(
+  raw: string | Uint8Array,
+  origin: Origin,
+  arrival: number,
+  format: InputFormat = 'ecs',
+): DecodeResult {
   let text: string;
   if (typeof raw === 'string') {
     text = raw;
@@ -63,6 +76,11 @@ export function decodeEvent(raw: string | Uint8Array, origin: Origin, arrival: n
     doc = JSON.parse(text);
   } catch (err) {
     return { ok: false, reason: 'invalid_json', detail: (err as Error).message.slice(0, 200) };
+  }
+  if (format !== 'ecs' && isJsonObject(doc)) {
+    const n = normalize(doc, format);
+    if (!n.ok) return { ok: false, reason: n.reason, detail: n.detail };
+    doc = n.doc;
   }
   return eventFromDocument(doc, raw, origin, arrival);
 }

@@ -57,7 +57,7 @@ export function formatSummary(r: ReplayResult, maxLines = 20): string {
   const unreadable = [...r.stats.unreadable.values()].reduce((n, l) => n + l.length, 0);
   out.push(`picket replay ${r.file}`);
   out.push(
-    `  lines ${r.stats.lines}, events ${r.stats.events}, skipped ${r.stats.skipped} (blank or {}), unreadable ${unreadable}`,
+    `  lines ${r.stats.lines}, events ${r.stats.events}, skipped ${r.stats.skipped} (blank, {} or headers), unreadable ${unreadable}`,
   );
   out.push(`  alerts ${r.alerts}`);
   for (const [name, n] of r.alertsByRule) out.push(`    ${n}  ${name}`);

@@ -11,15 +11,18 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { compareEvents, decodeEvent, type EcsEvent, type Origin, type UnreadableReason } from '../ecs/event.js';
+import { compareEvents, eventFromDocument, type EcsEvent } from '../ecs/event.js';
+import type { InputFormat } from '../ecs/normalize/index.js';
+import { createLineDecoder } from './lineDecoder.js';
 import { readLines } from './lines.js';
 
 export interface ReadStats {
   lines: number;
   events: number;
-  /** Blank lines and `{}` (Zeek headers and pretty-printing leftovers in converted files). */
+  /** Blank lines, `{}` (pretty-printing leftovers in converted files) and Zeek TSV headers. */
   skipped: number;
-  unreadable: Map<UnreadableReason, number[]>;
+  /** Unreadable lines by reason (decoding, or normalizing to ECS). */
+  unreadable: Map<string, number[]>;
 }
 
 export interface SortOptions {
@@ -28,13 +31,8 @@ export interface SortOptions {
   /** Raw bytes held in memory before a sorted run is written to disk. */
   chunkBytes?: number;
   tmpDir?: string;
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function isEmptyLine(bytes: Buffer): boolean {
-  const text = bytes.length <= 8 ? bytes.toString('latin1').trim() : 'x';
-  return text === '' || text === '{}';
+  /** Shape of the input (default auto: recognised per document). */
+  format?: InputFormat;
 }
 
 export async function* sortedEvents(
@@ -49,23 +47,16 @@ export async function* sortedEvents(
   let bytes = 0;
   let runDir: string | undefined;
   const runs: string[] = [];
+  const decode = createLineDecoder(opts.format ?? 'auto', file);
   try {
     for await (const line of readLines(input)) {
       stats.lines = line.number;
-      if (isEmptyLine(line.bytes)) {
+      const res = decode(line.bytes, line.number);
+      if (res.kind === 'skip') {
         stats.skipped++;
         continue;
       }
-      const origin: Origin = { kind: 'file', file, line: line.number };
-      let text: string;
-      try {
-        text = utf8.decode(line.bytes);
-      } catch {
-        addUnreadable(stats, 'invalid_utf8', line.number);
-        continue;
-      }
-      const res = decodeEvent(text, origin, line.number);
-      if (!res.ok) {
+      if (res.kind === 'unreadable') {
         addUnreadable(stats, res.reason, line.number);
         continue;
       }
@@ -90,18 +81,23 @@ export async function* sortedEvents(
   }
 }
 
-function addUnreadable(stats: ReadStats, reason: UnreadableReason, line: number): void {
+function addUnreadable(stats: ReadStats, reason: string, line: number): void {
   let lines = stats.unreadable.get(reason);
   if (lines === undefined) stats.unreadable.set(reason, (lines = []));
   lines.push(line);
 }
 
-/** A run line: "<time> <sequence|-> <line> <raw JSON>"; the raw text is the rest of the line. */
+/**
+ * A run line: "<time> <sequence|-> <line> <raw length> <raw><ECS JSON>". The normalized document is
+ * kept beside the raw line (the alert id is derived from the raw bytes), so merging never has to
+ * normalize again (a Zeek TSV line cannot be read without its file's header).
+ */
 async function writeRun(events: EcsEvent[], path: string): Promise<string> {
   events.sort(compareEvents);
   const out = createWriteStream(path);
   for (const e of events) {
-    const ok = out.write(`${e.time} ${e.sequence ?? '-'} ${e.arrival} ${e.raw as string}\n`);
+    const raw = e.raw as string;
+    const ok = out.write(`${e.time} ${e.sequence ?? '-'} ${e.arrival} ${raw.length} ${raw}${JSON.stringify(e.doc)}\n`);
     if (!ok) await once(out, 'drain');
   }
   out.end();
@@ -125,8 +121,11 @@ function runCursor(path: string, file: string): Cursor {
       const a = text.indexOf(' ');
       const b = text.indexOf(' ', a + 1);
       const c = text.indexOf(' ', b + 1);
+      const d = text.indexOf(' ', c + 1);
       const lineNo = Number(text.slice(b + 1, c));
-      const res = decodeEvent(text.slice(c + 1), { kind: 'file', file, line: lineNo }, lineNo);
+      const rawEnd = d + 1 + Number(text.slice(c + 1, d));
+      const doc: unknown = JSON.parse(text.slice(rawEnd));
+      const res = eventFromDocument(doc, text.slice(d + 1, rawEnd), { kind: 'file', file, line: lineNo }, lineNo);
       if (!res.ok) throw new Error(`sort run ${path} is corrupt at line ${lineNo}`);
       return res.event;
     },

@@ -80,3 +80,24 @@ test('a bad configuration fails at start naming the key', () => {
   assert.equal(ref.code, 0);
   assert.match(ref.stdout, /`topics\.input`/);
 });
+
+test('replay --input: raw Zeek JSON gives the same alert as its ECS form; unknown shapes are unreadable', () => {
+  const zeekConn = JSON.stringify({
+    ts: 1704067200.5,
+    uid: 'C1',
+    'id.orig_h': '192.168.1.9',
+    'id.orig_p': 46100,
+    'id.resp_h': '45.33.32.156',
+    'id.resp_p': 135,
+    proto: 'tcp',
+    conn_state: 'REJ',
+  });
+  const auto = picket(['replay', '-'], zeekConn + '\n');
+  assert.equal(auto.code, 0, auto.stderr);
+  assert.equal(JSON.parse(auto.stdout).rule.id, '32923416-763a-4531-bb35-f33b9232ecdb');
+  const asEcs = picket(['replay', '--input', 'ecs', '-'], zeekConn + '\n');
+  assert.equal(asEcs.stdout, '', 'read as ECS it has no @timestamp');
+  assert.match(asEcs.stderr, /unreadable \(missing_timestamp\)/);
+  const nx = picket(['replay', '--input', 'nxlog', '-'], ATTACK + '\n');
+  assert.match(nx.stderr, /unreadable \(unrecognized_shape\)/);
+});

@@ -74,3 +74,14 @@ test('the reference lists every setting and its environment variables', () => {
     for (const e of s.env ?? []) assert.ok(ref.includes(e), e);
   }
 });
+
+test('input formats: a default and per-topic overrides, validated', () => {
+  const c = loadConfig({ env: { PICKET_TOPIC_INPUT_FORMATS: 'zeek-conn=zeek, sysmon=winlogbeat' } });
+  assert.equal(c.input.format, 'auto');
+  assert.deepEqual(c.input.topicFormats, { 'zeek-conn': 'zeek', sysmon: 'winlogbeat' });
+  assert.throws(
+    () => loadConfig({ env: { PICKET_TOPIC_INPUT_FORMATS: 'x=xml' } }),
+    /input\.topicFormats .*must map to one of/,
+  );
+  assert.throws(() => loadConfig({ env: { PICKET_INPUT_FORMAT: 'csv' } }), /input\.format .*must be one of/);
+});

@@ -155,3 +155,23 @@ test('commit metadata that is not ours is ignored', () => {
     watermark: Number.NEGATIVE_INFINITY,
   });
 });
+
+test("a topic's input format normalizes its records; a shape no normalizer knows is a dead letter", () => {
+  const zeek = processor({ format: 'auto' });
+  const raw = JSON.stringify({
+    _path: 'conn',
+    ts: 1704067200.123456,
+    uid: 'C1',
+    'id.orig_h': '10.0.0.1',
+    'id.orig_p': 50000,
+    'id.resp_h': '8.8.8.8',
+    'id.resp_p': 135,
+    proto: 'tcp',
+    conn_state: 'S0',
+  });
+  const out = zeek.process(record(1, raw), 0);
+  assert.equal(out.alerts.length, 1, 'raw Zeek conn JSON is read as ECS');
+  assert.equal(out.alerts[0]!.doc['@timestamp'], '2024-01-01T00:00:00.123Z');
+  const strict = processor({ format: 'nxlog' });
+  assert.equal(strict.process(record(2, ATTACK), 0).deadLetter?.reason, 'unrecognized_shape');
+});

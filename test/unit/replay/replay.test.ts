@@ -104,7 +104,7 @@ test('unreadable lines are counted by reason with their line numbers; the replay
   assert.deepEqual(Object.fromEntries(result.stats.unreadable), {
     invalid_json: [1],
     not_an_object: [2],
-    missing_timestamp: [3],
+    unrecognized_shape: [3],
     invalid_timestamp: [5],
     invalid_utf8: [6],
   });
