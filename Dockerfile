@@ -19,6 +19,7 @@ RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts
 COPY tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
+COPY schemas ./schemas
 # What `prepare` does on a plain `npm ci`: tsc to dist/. Then drop the dev dependencies (typescript, eslint...).
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 
@@ -36,6 +37,8 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/bin ./bin
+# the Avro schema of the alert document (avro.alertSchemaId)
+COPY --from=build /app/schemas ./schemas
 # The image's `node` user, by number, so that Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
 # /metrics, /healthz, /readyz (http.port).

@@ -12,7 +12,8 @@ import { INPUT_FORMATS, type InputFormat } from './ecs/normalize/index.js';
 export interface PicketConfig {
   kafka: { brokers: string[]; clientId: string; groupId: string; connectionTimeoutMs: number };
   topics: { input: string[]; output: string; deadLetter: string };
-  input: { format: InputFormat; topicFormats: Record<string, InputFormat> };
+  input: { format: InputFormat; topicFormats: Record<string, InputFormat>; avroTopics: string[] };
+  avro: { schemaDir: string; registryUrl: string; alertSchemaId: number };
   consumer: { fromBeginning: boolean; sessionTimeoutMs: number; maxBytesPerPartition: number };
   producer: { acks: number; compression: 'none' | 'gzip' };
   http: { host: string; port: number };
@@ -28,7 +29,7 @@ export interface PicketConfig {
 }
 
 type Kind =
-  | { type: 'string'; pattern?: RegExp; hint?: string }
+  | { type: 'string'; pattern?: RegExp; hint?: string; allowEmpty?: boolean }
   | { type: 'int'; min: number; max: number }
   | { type: 'bool' }
   | { type: 'enum'; values: readonly string[] }
@@ -112,6 +113,36 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'enumMap', key: TOPIC, keyHint: 'Kafka topic name', values: INPUT_FORMATS },
     default: {},
     doc: 'Input format per topic, overriding input.format (environment: "topic=format,topic=format").',
+  },
+  {
+    path: 'input.avroTopics',
+    env: ['PICKET_AVRO_TOPICS'],
+    kind: { type: 'list', item: TOPIC, hint: 'Kafka topic name', nonEmpty: false },
+    default: [],
+    doc:
+      'Input topics whose records are Avro in the Confluent wire format (magic byte, schema id); the decoded ' +
+      'record is then read with the topic input format. Schemas from avro.schemaDir and/or avro.registryUrl.',
+  },
+  {
+    path: 'avro.schemaDir',
+    env: ['PICKET_AVRO_SCHEMA_DIR'],
+    kind: { type: 'string', allowEmpty: true },
+    default: '',
+    doc: 'A directory of Avro schemas named by id (`<id>.avsc`).',
+  },
+  {
+    path: 'avro.registryUrl',
+    env: ['PICKET_SCHEMA_REGISTRY_URL'],
+    kind: { type: 'string', allowEmpty: true },
+    default: '',
+    doc: 'A Schema Registry base URL (`http://user:password@host:8081` for basic auth).',
+  },
+  {
+    path: 'avro.alertSchemaId',
+    env: ['PICKET_AVRO_ALERT_SCHEMA_ID'],
+    kind: { type: 'int', min: 0, max: 2147483647 },
+    default: 0,
+    doc: 'When not 0, alerts are written as Avro (schemas/alert.avsc) in the wire format under this schema id.',
   },
   {
     path: 'consumer.fromBeginning',
@@ -385,6 +416,7 @@ function validate(s: Setting, value: unknown, source: string): unknown {
   const k = s.kind;
   switch (k.type) {
     case 'string':
+      if (typeof value === 'string' && value.length === 0 && k.allowEmpty === true) return value;
       if (typeof value !== 'string' || value.length === 0) return fail('must be a non-empty string');
       if (k.pattern !== undefined && !k.pattern.test(value)) return fail(`must be ${k.hint ?? k.pattern}`);
       return value;

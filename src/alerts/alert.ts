@@ -159,8 +159,13 @@ export function buildAlert(finding: Finding, detectionKey: string, ordered = fal
   return { id, rule, time: trigger.time, trigger, ordered, key, doc };
 }
 
+/** The alert document with `event.created` set to the time it is written. */
+export function alertDocument(alert: Alert, createdMs: number): JsonObject {
+  const event = { ...(alert.doc.event as JsonObject), created: new Date(createdMs).toISOString() };
+  return { ...alert.doc, event };
+}
+
 /** The alert as one JSON line, with `event.created` set to the time it is written. */
 export function alertToJson(alert: Alert, createdMs: number): string {
-  const event = { ...(alert.doc.event as JsonObject), created: new Date(createdMs).toISOString() };
-  return JSON.stringify({ ...alert.doc, event });
+  return JSON.stringify(alertDocument(alert, createdMs));
 }

@@ -3,7 +3,7 @@
  * On a signal: stop fetching, finish the batch, publish and commit, leave the group, exit 0 —
  * or exit 1 if that takes longer than shutdown.graceMs.
  */
-import type { PicketConfig } from '../config.js';
+import { ConfigError, type PicketConfig } from '../config.js';
 import { createKafkajsClient } from '../consumers/kafkajs.js';
 import { startPipeline } from '../consumers/pipeline.js';
 import { startHttp } from '../observability/http.js';
@@ -38,6 +38,10 @@ export async function runCommand(config: PicketConfig): Promise<number> {
   try {
     pipeline = await Promise.race([startPipeline({ config, client, logger, metrics }), shutdown.then(() => undefined)]);
   } catch (err) {
+    if (err instanceof ConfigError) {
+      await http.close();
+      throw err;
+    }
     logger.fatal({ err }, 'picket could not start');
     await http.close();
     return 1;

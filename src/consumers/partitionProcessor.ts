@@ -13,8 +13,9 @@
  * re-derived alert whose trigger satisfies that was published already, and is dropped (counted).
  */
 import type { Alert } from '../alerts/alert.js';
-import { decodeEvent, type EcsEvent } from '../ecs/event.js';
-import type { InputFormat } from '../ecs/normalize/index.js';
+import type { AvroDecodeResult } from '../ecs/avro.js';
+import { decodeEvent, eventFromDocument, type EcsEvent } from '../ecs/event.js';
+import { normalize, type InputFormat } from '../ecs/normalize/index.js';
 import type { Detection } from '../detectors/detection.js';
 import { Engine } from '../engine.js';
 import type { InputRecord, OutputRecord } from './client.js';
@@ -25,6 +26,9 @@ export interface ResumePoint {
   readonly publishedThrough: number;
   readonly watermark: number;
 }
+
+type DecodeResult =
+  ReturnType<typeof decodeEvent> | { readonly ok: false; readonly reason: string; readonly detail: string };
 
 export interface RecordOutcome {
   readonly alerts: readonly Alert[];
@@ -77,11 +81,22 @@ export class PartitionProcessor {
     this.resume = opts.resume;
   }
 
-  process(record: InputRecord, now: number): RecordOutcome {
+  /**
+   * One record. `avro` is the record's value already decoded from the Avro wire format (Avro input
+   * topics); otherwise the value is read as JSON.
+   */
+  process(record: InputRecord, now: number, avro?: AvroDecodeResult): RecordOutcome {
     const offset = Number(record.offset);
     this.lastProcessed = offset;
     const origin = { kind: 'kafka', topic: record.topic, partition: record.partition, offset: record.offset } as const;
-    const res = decodeEvent(record.value ?? new Uint8Array(0), origin, offset, this.format);
+    const raw = record.value ?? new Uint8Array(0);
+    let res: DecodeResult;
+    if (avro === undefined) res = decodeEvent(raw, origin, offset, this.format);
+    else if (!avro.ok) res = avro;
+    else {
+      const n = this.format === 'ecs' ? { ok: true as const, doc: avro.doc } : normalize(avro.doc, this.format);
+      res = n.ok ? eventFromDocument(n.doc, raw, origin, offset) : n;
+    }
     if (!res.ok) {
       return {
         alerts: [],

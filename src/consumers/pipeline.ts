@@ -10,8 +10,9 @@
  * A timer advances idle partitions (ordering.idleTimeoutMs), so their last alerts are not held back.
  * Work on one partition (batches and timer) is serialised.
  */
-import { alertToJson, type Alert } from '../alerts/alert.js';
-import { inputFormatFor, latenessFor, type PicketConfig } from '../config.js';
+import { alertDocument, alertToJson, type Alert } from '../alerts/alert.js';
+import { ConfigError, inputFormatFor, latenessFor, type PicketConfig } from '../config.js';
+import { AvroDecoder, encodeAlertAvro } from '../ecs/avro.js';
 import { createDetections } from '../detectors/registry.js';
 import type { Logger } from '../observability/logger.js';
 import type { PicketMetrics } from '../observability/metrics.js';
@@ -58,6 +59,18 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   const slots = new Map<string, PartitionSlot>();
   let assignment: Readonly<Record<string, readonly number[]>> = {};
   const slotKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+  const avroTopics = new Set(config.input.avroTopics);
+  let avro: AvroDecoder | undefined;
+  if (avroTopics.size > 0) {
+    if (config.avro.schemaDir === '' && config.avro.registryUrl === '') {
+      throw new ConfigError('input.avroTopics', 'configuration', 'Avro topics need avro.schemaDir or avro.registryUrl');
+    }
+    avro = new AvroDecoder({
+      ...(config.avro.schemaDir !== '' ? { schemaDir: config.avro.schemaDir } : {}),
+      ...(config.avro.registryUrl !== '' ? { registryUrl: config.avro.registryUrl } : {}),
+    });
+  }
 
   const admin: KafkaAdmin = client.admin();
   try {
@@ -170,7 +183,10 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     return {
       topic: config.topics.output,
       key: alert.key,
-      value: alertToJson(alert, createdAt),
+      value:
+        config.avro.alertSchemaId > 0
+          ? encodeAlertAvro(alertDocument(alert, createdAt), config.avro.alertSchemaId)
+          : alertToJson(alert, createdAt),
       headers: { 'picket.rule.id': alert.rule.id },
     };
   }
@@ -218,7 +234,14 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       let last: string | undefined;
       for (const record of batch.records) {
         if (!control.shouldContinue()) break;
-        const outcome = slot.processor.process(record, now());
+        // Avro: a schema not yet compiled is fetched here; a registry that cannot answer throws, and
+        // the batch is retried (nothing was committed) rather than dead-lettered.
+        const decoded =
+          avro !== undefined && avroTopics.has(batch.topic)
+            ? (avro.decodeCached(record.value ?? new Uint8Array(0)) ??
+              (await avro.decode(record.value ?? new Uint8Array(0))))
+            : undefined;
+        const outcome = slot.processor.process(record, now(), decoded);
         metrics.eventsRead.inc({ topic: batch.topic });
         if (outcome.deadLetter !== undefined) {
           metrics.eventsUnreadable.inc({ topic: batch.topic, reason: outcome.deadLetter.reason });

@@ -87,7 +87,7 @@ test('the build stage installs exactly the lockfile and drops the dev dependenci
 test('the runtime stage: only what picket needs, non-root, node as PID 1', () => {
   const copies = runtime.filter((i) => i.op === 'COPY').map((i) => i.args);
   const targets = copies.map((c) => c.split(/\s+/).at(-1));
-  assert.deepEqual(targets.sort(), ['./bin', './dist/src', './node_modules', './package.json']);
+  assert.deepEqual(targets.sort(), ['./bin', './dist/src', './node_modules', './package.json', './schemas']);
   for (const c of copies) assert.match(c, /--from=build/, `${c}: from the build stage, not the context`);
   assert.ok(!runtime.some((i) => i.op === 'RUN' && /\bnpm\b/.test(i.args)), 'no npm at runtime');
   const user = runtime.filter((i) => i.op === 'USER').at(-1);
