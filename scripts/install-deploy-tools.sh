@@ -65,7 +65,7 @@ fi
 
 # --- promtool -----------------------------------------------------------------------------------
 if command -v promtool >/dev/null; then
-  echo "install-deploy-tools: $(promtool --version 2>&1 | head -1)"
+  echo "install-deploy-tools: $(promtool --version 2>&1 | sed -n 1p)"
 else
   t=$(date +%s)
   SUDO=""
@@ -87,7 +87,7 @@ else
   elif [ -x /etc/init.d/prometheus ] && $SUDO /etc/init.d/prometheus status >/dev/null 2>&1; then
     $SUDO /etc/init.d/prometheus stop
   fi
-  promtool --version 2>&1 | head -1
+  promtool --version 2>&1 | sed -n 1p
   took "installed promtool (Debian package prometheus)" "$t"
 fi
 

@@ -25,6 +25,7 @@ export interface PicketConfig {
     enabled: string[];
     rpcPairing: { mapperRetentionMs: number };
     remoteServices: { clockSkewToleranceMs: number };
+    rdpSpike: { bucketSpanMs: number; scoreThreshold: number; sketchThreshold: number; maxNewSources: number };
   };
 }
 
@@ -272,6 +273,34 @@ export const SETTINGS: readonly Setting[] = [
     doc:
       'Lets the services.exe child be logged up to this many ms before its connection (real Sysmon data shows ' +
       '15 ms). 0 is EQL exactly.',
+  },
+  {
+    path: 'detections.rdpSpike.bucketSpanMs',
+    env: ['PICKET_RDP_BUCKET_SPAN_MS'],
+    kind: { type: 'int', min: 60000, max: 604800000 },
+    default: 21600000,
+    doc: 'Bucket of the RDP spike detection (distinct sources per destination and bucket); Elastic’s job uses 6 h.',
+  },
+  {
+    path: 'detections.rdpSpike.scoreThreshold',
+    env: ['PICKET_RDP_SCORE_THRESHOLD'],
+    kind: { type: 'int', min: 1, max: 100 },
+    default: 70,
+    doc: 'Anomaly score (0–100, normalised per destination as Elastic does) at which an RDP spike alerts.',
+  },
+  {
+    path: 'detections.rdpSpike.sketchThreshold',
+    env: ['PICKET_RDP_SKETCH_THRESHOLD'],
+    kind: { type: 'int', min: 16, max: 1000000 },
+    default: 256,
+    doc: 'Distinct sources per destination and bucket counted exactly; past it a HyperLogLog sketch (4 KiB).',
+  },
+  {
+    path: 'detections.rdpSpike.maxNewSources',
+    env: ['PICKET_RDP_MAX_NEW_SOURCES'],
+    kind: { type: 'int', min: 0, max: 1000 },
+    default: 10,
+    doc: 'New sources listed in an RDP spike alert.',
   },
 ];
 

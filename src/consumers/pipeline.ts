@@ -157,6 +157,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         settings: {
           mapperRetentionMs: config.detections.rpcPairing.mapperRetentionMs,
           clockSkewToleranceMs: config.detections.remoteServices.clockSkewToleranceMs,
+          rdpSpike: config.detections.rdpSpike,
         },
         onEviction: (detection, reason, count) => metrics.stateEvictions.inc({ detection, reason }, count),
       }),

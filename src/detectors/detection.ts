@@ -5,6 +5,7 @@
  */
 import type { EcsEvent } from '../ecs/event.js';
 import type { JsonObject } from '../ecs/fields.js';
+import type { RdpSpikeOptions } from './rdpSpike.js';
 import type { RuleMeta } from './rule.js';
 
 /** What a detection reports; the engine turns it into an alert document (src/alerts). */
@@ -41,6 +42,8 @@ export interface DetectionSettings {
   readonly mapperRetentionMs: number;
   /** D3: how far a child may precede its connection (0 = EQL exactly). */
   readonly clockSkewToleranceMs: number;
+  /** D4: bucket span, threshold and the like (defaults in rdpSpike.ts). */
+  readonly rdpSpike?: RdpSpikeOptions;
 }
 
 /** What the engine gives a detection when it is built. */

@@ -4,6 +4,7 @@
 import type { Detection, DetectionContext, DetectionSettings, StateLimits } from './detection.js';
 import { RemoteServicesDetector } from './remoteServices.js';
 import { RpcPairingDetector } from './rpcPairing.js';
+import { RdpSpikeDetector } from './rdpSpike.js';
 import { RpcToInternetDetector } from './rpcToInternet.js';
 
 export interface DetectionFactory {
@@ -14,6 +15,7 @@ export interface DetectionFactory {
 export const DETECTIONS: readonly DetectionFactory[] = [
   { key: 'rpc_to_internet', create: () => new RpcToInternetDetector() },
   { key: 'rpc_pairing', create: (ctx) => new RpcPairingDetector(ctx) },
+  { key: 'rdp_spike', create: (ctx) => new RdpSpikeDetector(ctx) },
   { key: 'remote_services', create: (ctx) => new RemoteServicesDetector(ctx) },
 ];
 
