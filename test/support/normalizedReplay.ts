@@ -1,14 +1,12 @@
 /**
- * Replays one input the way `picket replay --input <format>` will once the CLI is wired: each line
- * parsed, normalized (src/ecs/normalize), made an event (eventFromDocument), all events sorted in
- * the engine order (compareEvents), then run through a fresh engine. Zeek TSV logs are read with
- * ZeekTsvReader, as a line parser for them must be. Used by the equivalence test.
+ * Replays one input as `picket replay --input <format>` does (src/replay/lineDecoder.ts for each
+ * line, the engine order, a fresh engine), keeping what the equivalence test compares: the alerts
+ * by line, each event's document, and how many ECS documents passed through uncopied.
  */
-import { compareEvents, eventFromDocument, type EcsEvent, type Origin } from '../../src/ecs/event.js';
+import { compareEvents, type EcsEvent } from '../../src/ecs/event.js';
 import { isJsonObject, type JsonObject } from '../../src/ecs/fields.js';
 import { normalize, type InputFormat } from '../../src/ecs/normalize/index.js';
-import { normalizeZeek } from '../../src/ecs/normalize/zeek.js';
-import { isZeekTsvHeader, ZeekTsvReader } from '../../src/ecs/normalize/zeekTsv.js';
+import { createLineDecoder } from '../../src/replay/lineDecoder.js';
 import { Engine } from '../../src/engine.js';
 import { createDetections } from '../../src/detectors/registry.js';
 import type { Line } from '../../src/replay/lines.js';
@@ -28,40 +26,17 @@ export interface ReplayOutcome {
   readonly docs: Map<number, JsonObject> | undefined;
 }
 
-type Decoded =
-  { kind: 'skip' } | { kind: 'doc'; doc: JsonObject; same: boolean } | { kind: 'unreadable'; reason: string };
-
-const SKIP: Decoded = { kind: 'skip' };
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** A line decoder for one input: JSON lines normalized with `format`, or a Zeek TSV log. */
-function lineDecoder(format: InputFormat): (text: string) => Decoded {
-  let tsv: ZeekTsvReader | undefined;
-  let first = true;
-  return (text) => {
-    if (first && text.length > 0) {
-      first = false;
-      if (isZeekTsvHeader(text)) tsv = new ZeekTsvReader();
-    }
-    if (tsv !== undefined) {
-      const r = tsv.read(text);
-      if (r.kind === 'header') return SKIP;
-      if (r.kind === 'invalid') return { kind: 'unreadable', reason: 'invalid_zeek_tsv' };
-      const n = normalizeZeek(r.record, r.log);
-      return n.ok ? { kind: 'doc', doc: n.doc, same: false } : { kind: 'unreadable', reason: n.reason };
-    }
-    const trimmed = text.trim();
-    if (trimmed === '' || trimmed === '{}') return SKIP;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      return { kind: 'unreadable', reason: 'invalid_json' };
-    }
-    if (!isJsonObject(parsed)) return { kind: 'unreadable', reason: 'not_an_object' };
-    const n = normalize(parsed, format);
-    return n.ok ? { kind: 'doc', doc: n.doc, same: n.doc === parsed } : { kind: 'unreadable', reason: n.reason };
-  };
+/** Whether `normalize` returns the very object it was given: ECS passed through, not copied. */
+function passesThrough(text: string, format: InputFormat): boolean {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  if (!isJsonObject(parsed)) return false;
+  const n = normalize(parsed, format);
+  return n.ok && n.doc === parsed;
 }
 
 export async function replayNormalized(
@@ -70,13 +45,8 @@ export async function replayNormalized(
   format: InputFormat,
   keepDocs = false,
 ): Promise<ReplayOutcome> {
-  const decode = lineDecoder(format);
+  const decode = createLineDecoder(format, file);
   const unreadable = new Map<string, number[]>();
-  const bad = (reason: string, line: number): void => {
-    let l = unreadable.get(reason);
-    if (l === undefined) unreadable.set(reason, (l = []));
-    l.push(line);
-  };
   const events: EcsEvent[] = [];
   const docs = keepDocs ? new Map<number, JsonObject>() : undefined;
   let count = 0;
@@ -84,31 +54,18 @@ export async function replayNormalized(
   let passedThrough = 0;
   for await (const line of lines) {
     count = line.number;
-    let text: string;
-    try {
-      text = utf8.decode(line.bytes);
-    } catch {
-      bad('invalid_utf8', line.number);
-      continue;
-    }
-    const d = decode(text);
+    const d = decode(line.bytes, line.number);
     if (d.kind === 'skip') {
       skipped++;
-      continue;
+    } else if (d.kind === 'unreadable') {
+      let l = unreadable.get(d.reason);
+      if (l === undefined) unreadable.set(d.reason, (l = []));
+      l.push(line.number);
+    } else {
+      if (passesThrough(d.event.raw as string, format)) passedThrough++;
+      events.push(d.event);
+      docs?.set(line.number, d.event.doc);
     }
-    if (d.kind === 'unreadable') {
-      bad(d.reason, line.number);
-      continue;
-    }
-    const origin: Origin = { kind: 'file', file, line: line.number };
-    const res = eventFromDocument(d.doc, text, origin, line.number);
-    if (!res.ok) {
-      bad(res.reason, line.number);
-      continue;
-    }
-    if (d.same) passedThrough++;
-    events.push(res.event);
-    docs?.set(line.number, d.doc);
   }
   events.sort(compareEvents);
   const engine = new Engine(createDetections());
