@@ -82,8 +82,3 @@ export function nbUpperTail(c: number, mean: number, phi: number): number {
   const r = 1 / Math.max(phi, MIN_DISPERSION);
   return incompleteBeta(mean / (mean + r), c, r);
 }
-
-/** Variance of the negative binomial with this mean and overdispersion. */
-export function nbVariance(mean: number, phi: number): number {
-  return mean + phi * mean * mean;
-}

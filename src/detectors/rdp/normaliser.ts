@@ -56,7 +56,6 @@ const PRIOR = ((): Float64Array => {
   for (let i = 1; i < NORMALISER_BINS; i++) prior[i] = (PRIOR_BUCKETS * (P_EDGES[i - 1]! - P_EDGES[i]!)) / 2;
   return prior;
 })();
-const PRIOR_TOTAL = PRIOR.reduce((a, b) => a + b, 0);
 
 /** The bin of a raw score. */
 export function binOf(raw: number): number {
@@ -100,9 +99,4 @@ export function normalisedScore(p: number, h: ArrayLike<number>, offset: number)
 /** Records a bucket's raw score. */
 export function recordRawScore(raw: number, h: Float32Array, offset: number): void {
   h[offset + binOf(raw)]! += 1;
-}
-
-/** Total prior weight (for tests and details). */
-export function priorWeight(): number {
-  return PRIOR_TOTAL;
 }

@@ -67,12 +67,6 @@ export function text(v: unknown): string | undefined {
   return v;
 }
 
-/** A string or a number, as a string (numbers as JSON writes them). */
-export function textOrNumber(v: unknown): string | undefined {
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : undefined;
-  return text(v);
-}
-
 const INTEGER = /^[+-]?\d{1,16}$/;
 const HEX = /^0[xX][0-9a-fA-F]{1,13}$/;
 
