@@ -296,6 +296,31 @@ export function buildDashboard() {
       ]),
     ],
   ]);
+  line(8, [
+    [
+      12,
+      series(
+        'Learned-state restore time',
+        'Time to read the RDP spike models back from their changelog after partitions were assigned (max over pods).',
+        [
+          [
+            `max by (pod) (rate(picket_state_restore_seconds_sum{${SEL}}[${RATE}]) / rate(picket_state_restore_seconds_count{${SEL}}[${RATE}]))`,
+            '{{pod}}',
+          ],
+        ],
+        's',
+      ),
+    ],
+    [
+      12,
+      series(
+        'Changelog writes',
+        'Learned-state changes written to the compacted changelog topics, by detection.',
+        [[`sum by (detection) (rate(picket_changelog_records_total{${SEL}}[${RATE}]))`, '{{detection}}']],
+        'reqps',
+      ),
+    ],
+  ]);
 
   row('Runtime');
   line(8, [

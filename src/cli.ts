@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { alertToJson } from './alerts/alert.js';
 import { ConfigError, configReference, loadConfig, type PicketConfig } from './config.js';
-import { DETECTION_KEYS } from './detectors/registry.js';
+import { DETECTION_KEYS, detectionOptionsFrom } from './detectors/registry.js';
 import { INPUT_FORMATS, isInputFormat } from './ecs/normalize/index.js';
 import { formatSummary, replayFile } from './replay/replay.js';
 
@@ -15,10 +15,13 @@ const USAGE = `picket: lateral-movement and RPC detections on a stream of ECS ev
 
 Usage:
   picket run [--config FILE]            consume the input topics and publish alerts (Kafka)
-  picket replay [--input FORMAT] FILE...
+  picket replay [--input FORMAT] [--detections LIST] [--config FILE] [--rdp-state FILE] FILE...
                                         replay files (plain, .gz, or - for stdin); alerts to stdout.
                                         FORMAT: auto (default: recognised per document), ecs, zeek
-                                        (JSON or TSV logs), winlogbeat (raw Sysmon/Security), nxlog
+                                        (JSON or TSV logs), winlogbeat (raw Sysmon/Security), nxlog.
+                                        --config: detection settings as for run (and the environment).
+                                        --rdp-state: the RDP spike models are loaded from FILE when it
+                                        exists and saved to it after each input file
   picket demo [--duration S]            start a local Kafka, stream sample traffic with attacks, print alerts
   picket config [--config FILE] [--reference]
                                         print the effective configuration, or the reference of all settings
@@ -113,6 +116,8 @@ async function replayCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     input: { type: 'string', default: 'auto' },
     detections: { type: 'string' },
+    'rdp-state': { type: 'string' },
+    config: { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
   });
   const format = values.input;
@@ -126,6 +131,10 @@ async function replayCommand(args: string[]): Promise<number> {
     const unknown = detections.filter((d) => !DETECTION_KEYS.includes(d));
     if (unknown.length > 0) throw new UsageError(`--detections: unknown ${unknown.join(', ')}`);
   }
+  // The detections' settings (bucket span, clock skew, state bounds) come from the configuration,
+  // as in `run`; the Kafka settings are not used.
+  const config = loadConfig({ file: values.config as string | undefined });
+  detections ??= config.detections.enabled;
   for (const file of positionals) {
     if (file === '-') continue;
     if (!existsSync(file)) throw new UsageError(`${file}: no such file`);
@@ -136,7 +145,9 @@ async function replayCommand(args: string[]): Promise<number> {
   for (const file of positionals) {
     const result = await replayFile(file, {
       format,
-      ...(detections !== undefined ? { detections } : {}),
+      detections,
+      detectionOptions: detectionOptionsFrom(config),
+      ...(typeof values['rdp-state'] === 'string' ? { rdpStateFile: values['rdp-state'] } : {}),
       onAlert: async (alert) => {
         if (!stdout.write(alertToJson(alert, Date.now()) + '\n')) await once(stdout, 'drain');
       },

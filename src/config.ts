@@ -20,7 +20,11 @@ export interface PicketConfig {
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
   shutdown: { graceMs: number };
   ordering: { latenessMs: number; topicLatenessMs: Record<string, number>; idleTimeoutMs: number };
-  state: { maxKeys: number; maxEntriesPerKey: number };
+  state: {
+    maxKeys: number;
+    maxEntriesPerKey: number;
+    changelog: { enabled: boolean; topicPrefix: string; partitions: number };
+  };
   detections: {
     enabled: string[];
     rpcPairing: { mapperRetentionMs: number };
@@ -250,6 +254,31 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'int', min: 1, max: 1000000 },
     default: 64,
     doc: 'Entries held per join key; past it the oldest entry of the key is evicted (counted).',
+  },
+  {
+    path: 'state.changelog.enabled',
+    env: ['PICKET_STATE_CHANGELOG'],
+    kind: { type: 'bool' },
+    default: true,
+    doc:
+      'Keep learned state (the RDP spike models) in compacted changelog topics and restore it when a partition ' +
+      'is assigned. false: that state lives in memory only and a restart re-learns it.',
+  },
+  {
+    path: 'state.changelog.topicPrefix',
+    env: ['PICKET_STATE_CHANGELOG_PREFIX'],
+    kind: { type: 'string', pattern: /^[a-zA-Z0-9._-]{0,200}$/, hint: 'Kafka topic name characters', allowEmpty: true },
+    default: '',
+    doc: 'Changelog topics are named `<prefix>-<detection>-changelog`; empty: the prefix is kafka.groupId.',
+  },
+  {
+    path: 'state.changelog.partitions',
+    env: ['PICKET_STATE_CHANGELOG_PARTITIONS'],
+    kind: { type: 'int', min: 0, max: 10000 },
+    default: 0,
+    doc:
+      'Partitions of a changelog topic picket creates (0: as many as the input topic with the most). Never add ' +
+      'partitions to an existing changelog: its keys would move.',
   },
   {
     path: 'detections.enabled',

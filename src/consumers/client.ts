@@ -33,8 +33,11 @@ export interface BatchControl {
 
 export interface OutputRecord {
   readonly topic: string;
+  /** Explicit partition (changelog records); when absent the producer's partitioner picks by key. */
+  readonly partition?: number;
   readonly key: string | Buffer | null;
-  readonly value: string | Buffer;
+  /** null: a tombstone (changelog deletes). */
+  readonly value: string | Buffer | null;
   readonly headers?: Readonly<Record<string, string | Buffer>>;
 }
 
@@ -80,6 +83,17 @@ export interface RecordProducer {
 export interface TopicSpec {
   readonly topic: string;
   readonly numPartitions?: number;
+  /** Topic-level configuration, e.g. `cleanup.policy: compact`. */
+  readonly config?: Readonly<Record<string, string>>;
+}
+
+/** One record read back from a topic by readToEnd(). */
+export interface ReadBackRecord {
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: Buffer | null;
+  /** null: a tombstone. */
+  readonly value: Buffer | null;
 }
 
 export interface KafkaAdmin {
@@ -87,6 +101,8 @@ export interface KafkaAdmin {
   ensureTopics(topics: readonly TopicSpec[]): Promise<string[]>;
   /** The group's committed offsets (and metadata) of a topic, by partition. */
   fetchCommitted(groupId: string, topic: string): Promise<Map<number, CommittedOffset>>;
+  /** Partitions of each topic that exists (topics that do not are left out). */
+  partitionCounts(topics: readonly string[]): Promise<Map<string, number>>;
   close(): Promise<void>;
 }
 
@@ -95,4 +111,16 @@ export interface KafkaClient {
   consumer(opts: { groupId: string; sessionTimeoutMs: number; maxBytesPerPartition: number }): StreamConsumer;
   producer(opts: { acks: number; compression: 'none' | 'gzip' }): RecordProducer;
   admin(): KafkaAdmin;
+  /**
+   * Reads `partitions` of `topic` from their beginning to their end as of the call (the high
+   * watermark then), calling `onRecord` for each record in offset order per partition; resolves
+   * when every partition is read. For restoring state from a changelog: it reads outside any
+   * consumer group picket is a member of. Fails after `timeoutMs` without progress.
+   */
+  readToEnd(
+    topic: string,
+    partitions: readonly number[],
+    onRecord: (record: ReadBackRecord) => void,
+    opts: { timeoutMs: number; groupIdPrefix: string },
+  ): Promise<void>;
 }

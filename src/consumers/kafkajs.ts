@@ -1,12 +1,15 @@
 /**
  * The kafkajs adapter of the client port (client.ts).
  */
+import { randomUUID } from 'node:crypto';
 import {
+  AssignerProtocol,
   CompressionTypes,
   Kafka,
   logLevel as KafkaLogLevel,
   type Consumer,
   type LogEntry,
+  type PartitionAssigner,
   type Producer,
   type SASLOptions,
 } from 'kafkajs';
@@ -21,6 +24,7 @@ import type {
   KafkaAdmin,
   KafkaClient,
   OutputRecord,
+  ReadBackRecord,
   RecordProducer,
   StreamConsumer,
   TopicSpec,
@@ -75,7 +79,110 @@ export function createKafkajsClient(opts: KafkajsOptions): KafkaClient {
         p.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
       ),
     admin: () => new KafkajsAdmin(kafka),
+    readToEnd: (topic, partitions, onRecord, o) => readToEnd(kafka, topic, partitions, onRecord, o),
   };
+}
+
+/**
+ * An assigner that gives the group's single member exactly `partitions` of `topic`: kafkajs has no
+ * manual assignment, so readToEnd() joins a group of its own and assigns itself what it must read.
+ */
+function fixedAssigner(topic: string, partitions: readonly number[]): PartitionAssigner {
+  const name = 'PicketFixedAssigner';
+  return () => ({
+    name,
+    version: 1,
+    assign: async ({ members }) =>
+      members.map((m, i) => ({
+        memberId: m.memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({
+          version: 1,
+          assignment: i === 0 ? { [topic]: [...partitions] } : {},
+          userData: Buffer.alloc(0),
+        }),
+      })),
+    protocol: ({ topics }) => ({
+      name,
+      metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }),
+    }),
+  });
+}
+
+async function readToEnd(
+  kafka: Kafka,
+  topic: string,
+  partitions: readonly number[],
+  onRecord: (record: ReadBackRecord) => void,
+  opts: { timeoutMs: number; groupIdPrefix: string },
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const groupId = `${opts.groupIdPrefix}-restore-${randomUUID()}`;
+  try {
+    // Where each partition ends now; records written after this are not waited for.
+    const ends = new Map<number, bigint>();
+    for (const o of await admin.fetchTopicOffsets(topic)) {
+      if (partitions.includes(o.partition) && BigInt(o.high) > BigInt(o.low)) ends.set(o.partition, BigInt(o.high));
+    }
+    if (ends.size === 0) return;
+    const consumer = kafka.consumer({
+      groupId,
+      partitionAssigners: [fixedAssigner(topic, [...ends.keys()])],
+      sessionTimeout: 10000,
+      rebalanceTimeout: 10000,
+    });
+    await consumer.connect();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let progressAt = Date.now();
+        const timer = setInterval(() => {
+          if (Date.now() - progressAt > opts.timeoutMs) {
+            clearInterval(timer);
+            reject(new Error(`reading ${topic} made no progress for ${opts.timeoutMs} ms`));
+          }
+        }, 250);
+        const done = (): void => {
+          clearInterval(timer);
+          resolve();
+        };
+        consumer.on(consumer.events.CRASH, (e) => {
+          if (!e.payload.restart) {
+            clearInterval(timer);
+            reject(e.payload.error);
+          }
+        });
+        consumer
+          .subscribe({ topic, fromBeginning: true })
+          .then(() =>
+            consumer.run({
+              autoCommit: false,
+              eachBatch: async ({ batch }) => {
+                const end = ends.get(batch.partition);
+                if (end === undefined) return;
+                for (const m of batch.messages) {
+                  if (BigInt(m.offset) >= end) break;
+                  onRecord({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
+                }
+                progressAt = Date.now();
+                const last = batch.messages.at(-1);
+                // Compaction leaves gaps, so the end counts as reached once the batch passes it.
+                if (last !== undefined && BigInt(last.offset) + 1n >= end) ends.delete(batch.partition);
+                if (ends.size === 0) done();
+              },
+            }),
+          )
+          .catch((err: unknown) => {
+            clearInterval(timer);
+            reject(err instanceof Error ? err : new Error(String(err)));
+          });
+      });
+    } finally {
+      await consumer.disconnect().catch(() => undefined);
+    }
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }
 
 class KafkajsConsumer implements StreamConsumer {
@@ -164,6 +271,7 @@ class KafkajsProducer implements RecordProducer {
       topicMessages: [...byTopic].map(([topic, list]) => ({
         topic,
         messages: list.map((r) => ({
+          ...(r.partition !== undefined ? { partition: r.partition } : {}),
           key: r.key,
           value: r.value,
           ...(r.headers !== undefined ? { headers: { ...r.headers } } : {}),
@@ -205,6 +313,17 @@ class KafkajsAdmin implements KafkaAdmin {
     return out;
   }
 
+  async partitionCounts(topics: readonly string[]): Promise<Map<string, number>> {
+    await this.connect();
+    const existing = new Set(await this.admin.listTopics());
+    const wanted = topics.filter((t) => existing.has(t));
+    const out = new Map<string, number>();
+    if (wanted.length === 0) return out;
+    const meta = await this.admin.fetchTopicMetadata({ topics: wanted });
+    for (const t of meta.topics) out.set(t.name, t.partitions.length);
+    return out;
+  }
+
   async ensureTopics(topics: readonly TopicSpec[]): Promise<string[]> {
     await this.connect();
     const existing = new Set(await this.admin.listTopics());
@@ -212,7 +331,13 @@ class KafkajsAdmin implements KafkaAdmin {
     if (missing.length === 0) return [];
     await this.admin.createTopics({
       waitForLeaders: true,
-      topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions ?? 1 })),
+      topics: missing.map((t) => ({
+        topic: t.topic,
+        numPartitions: t.numPartitions ?? 1,
+        ...(t.config !== undefined
+          ? { configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })) }
+          : {}),
+      })),
     });
     return missing.map((t) => t.topic);
   }

@@ -9,11 +9,23 @@
  *
  * A timer advances idle partitions (ordering.idleTimeoutMs), so their last alerts are not held back.
  * Work on one partition (batches and timer) is serialised.
+ *
+ * Durable state (D4's models; src/state/changelog.ts): each batch's state changes are published with
+ * its alerts, to a compacted changelog topic, before the commit. When partitions are assigned, their
+ * state is read back from the changelog before their first record is processed.
  */
 import { alertDocument, alertToJson, type Alert } from '../alerts/alert.js';
 import { ConfigError, inputFormatFor, latenessFor, type PicketConfig } from '../config.js';
 import { AvroDecoder, encodeAlertAvro } from '../ecs/avro.js';
-import { createDetections } from '../detectors/registry.js';
+import { isDurable, type Detection, type DurableDetection } from '../detectors/detection.js';
+import { createDetections, detectionOptionsFrom } from '../detectors/registry.js';
+import {
+  ChangelogCollector,
+  CHANGELOG_TOPIC_CONFIG,
+  changelogKey,
+  changelogPartition,
+  defaultChangelogTopic,
+} from '../state/changelog.js';
 import type { Logger } from '../observability/logger.js';
 import type { PicketMetrics } from '../observability/metrics.js';
 import type { Readiness } from '../observability/http.js';
@@ -27,6 +39,18 @@ import type {
   StreamConsumer,
 } from './client.js';
 import { parseCommitMetadata, PartitionProcessor, type RecordOutcome } from './partitionProcessor.js';
+
+/** A durable detection's changelog topic and its partition count. */
+interface Changelog {
+  readonly topic: string;
+  readonly partitions: number;
+}
+
+/** Latest value per state key, by detection key, of one input partition. */
+type RestoredState = Map<string, Map<string, string>>;
+
+/** A changelog read that makes no progress for this long fails (and is retried with the batch). */
+const RESTORE_STALL_TIMEOUT_MS = 30_000;
 
 export interface Pipeline {
   readiness(): Readiness;
@@ -47,6 +71,8 @@ export interface PipelineDeps {
 
 interface PartitionSlot {
   processor: PartitionProcessor;
+  /** Its detections whose state is kept in a changelog. */
+  durable: readonly DurableDetection[];
   /** Serialises the work on this partition (batches and idle ticks). */
   queue: Promise<void>;
   lastRecordAt: number;
@@ -55,7 +81,7 @@ interface PartitionSlot {
 export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   const { config, client, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
-  const state = { joined: false, rebalancing: false, producerConnected: false, stopping: false };
+  const state = { joined: false, rebalancing: false, producerConnected: false, stopping: false, restoring: 0 };
   const slots = new Map<string, PartitionSlot>();
   let assignment: Readonly<Record<string, readonly number[]>> = {};
   const slotKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
@@ -78,6 +104,56 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     if (created.length > 0) logger.info({ topics: created }, 'created missing output topics');
   } catch (err) {
     logger.warn({ err }, 'could not check or create the output topics; they must exist');
+  }
+
+  const buildDetections = (): Detection[] =>
+    createDetections(
+      config.detections.enabled,
+      detectionOptionsFrom(config, {
+        trackChanges: config.state.changelog.enabled,
+        onEviction: (detection, reason, count) => metrics.stateEvictions.inc({ detection, reason }, count),
+      }),
+    );
+  const changelogs = config.state.changelog.enabled ? await prepareChangelogs() : new Map<string, Changelog>();
+
+  /** The changelog topic of each durable detection, created (compacted) when missing. */
+  async function prepareChangelogs(): Promise<Map<string, Changelog>> {
+    const keys = buildDetections()
+      .filter(isDurable)
+      .map((d) => d.key);
+    const out = new Map<string, Changelog>();
+    if (keys.length === 0) return out;
+    const prefix =
+      config.state.changelog.topicPrefix !== '' ? config.state.changelog.topicPrefix : config.kafka.groupId;
+    const topics = keys.map((k) => defaultChangelogTopic(prefix, k));
+    let partitions = config.state.changelog.partitions;
+    try {
+      if (partitions === 0) {
+        const inputs = await admin.partitionCounts(config.topics.input);
+        partitions = Math.max(1, ...inputs.values());
+      }
+      const created = await admin.ensureTopics(
+        topics.map((topic) => ({ topic, numPartitions: partitions, config: CHANGELOG_TOPIC_CONFIG })),
+      );
+      if (created.length > 0) logger.info({ topics: created, partitions }, 'created changelog topics');
+    } catch (err) {
+      logger.warn({ err }, 'could not check or create the changelog topics; they must exist');
+    }
+    const counts = await admin.partitionCounts(topics);
+    keys.forEach((key, i) => {
+      const topic = topics[i]!;
+      const n = counts.get(topic);
+      if (n === undefined) {
+        throw new ConfigError(
+          'state.changelog.enabled',
+          'configuration',
+          `changelog topic ${topic} does not exist and could not be created: create it (cleanup.policy=compact) ` +
+            'or set state.changelog.enabled=false',
+        );
+      }
+      out.set(key, { topic, partitions: n });
+    });
+    return out;
   }
 
   const producer: RecordProducer = client.producer(config.producer);
@@ -104,6 +180,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         state.rebalancing = false;
         assignment = e.assignment;
         dropRevoked();
+        prefetchRestores();
         metrics.rebalances.inc();
         metrics.assignedPartitions.set(Object.values(assignment).reduce((n, p) => n + p.length, 0));
         logger.info({ assignment }, 'joined consumer group');
@@ -131,7 +208,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   }
 
   function isReady(): boolean {
-    return state.joined && !state.rebalancing && state.producerConnected && !state.stopping;
+    return state.joined && !state.rebalancing && state.producerConnected && !state.stopping && state.restoring === 0;
   }
 
   /**
@@ -145,22 +222,109 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     }
   }
 
+  /** Durable state being read back, by input partition (slotKey). */
+  const restores = new Map<string, Promise<RestoredState>>();
+
+  /**
+   * Starts reading back the durable state of the newly assigned partitions, one reader per changelog
+   * topic for all of them (a reader joins a group of its own, which costs a join: not one per
+   * partition).
+   */
+  function prefetchRestores(): void {
+    if (changelogs.size === 0) return;
+    const inputs: { topic: string; partition: number }[] = [];
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      for (const partition of partitions) {
+        const key = slotKey(topic, partition);
+        if (!slots.has(key) && !restores.has(key)) inputs.push({ topic, partition });
+      }
+    }
+    if (inputs.length > 0) startRestores(inputs);
+  }
+
+  function startRestores(inputs: readonly { topic: string; partition: number }[]): void {
+    const all = readChangelogs(inputs);
+    inputs.forEach(({ topic, partition }) => {
+      const key = slotKey(topic, partition);
+      const one = all.then((m) => m.get(key) ?? new Map());
+      one.catch(() => restores.delete(key)); // a later batch retries
+      restores.set(key, one);
+    });
+  }
+
+  async function readChangelogs(
+    inputs: readonly { topic: string; partition: number }[],
+  ): Promise<Map<string, RestoredState>> {
+    state.restoring++;
+    updateReady();
+    const endTimer = metrics.stateRestoreSeconds.startTimer();
+    try {
+      const out = new Map<string, RestoredState>();
+      for (const { topic, partition } of inputs) out.set(slotKey(topic, partition), new Map());
+      for (const [detection, log] of changelogs) {
+        const byChangelogPartition = new Map<number, { slot: string; collector: ChangelogCollector }[]>();
+        for (const { topic, partition } of inputs) {
+          const p = changelogPartition(topic, partition, log.partitions);
+          let list = byChangelogPartition.get(p);
+          if (list === undefined) byChangelogPartition.set(p, (list = []));
+          list.push({ slot: slotKey(topic, partition), collector: new ChangelogCollector(topic, partition) });
+        }
+        await client.readToEnd(
+          log.topic,
+          [...byChangelogPartition.keys()],
+          (r) => {
+            for (const c of byChangelogPartition.get(r.partition) ?? []) c.collector.add(r.key, r.value);
+          },
+          { timeoutMs: RESTORE_STALL_TIMEOUT_MS, groupIdPrefix: config.kafka.groupId },
+        );
+        for (const list of byChangelogPartition.values()) {
+          for (const { slot, collector } of list) {
+            out.get(slot)!.set(detection, collector.entries());
+            if (collector.records > 0) {
+              logger.info(
+                {
+                  detection,
+                  input: slot.replace('\u0000', '/'),
+                  keys: collector.entries().size,
+                  records: collector.records,
+                },
+                'read durable state back from the changelog',
+              );
+            }
+          }
+        }
+      }
+      return out;
+    } catch (err) {
+      logger.warn({ err }, 'could not read durable state back from the changelog; it will be retried');
+      throw err;
+    } finally {
+      endTimer();
+      state.restoring--;
+      updateReady();
+    }
+  }
+
   async function slotFor(topic: string, partition: number): Promise<PartitionSlot> {
     const key = slotKey(topic, partition);
     const existing = slots.get(key);
     if (existing !== undefined) return existing;
+    const detections = buildDetections();
+    const durable = detections.filter((d): d is DurableDetection => isDurable(d) && changelogs.has(d.key));
+    if (durable.length > 0) {
+      if (!restores.has(key)) startRestores([{ topic, partition }]);
+      const restored = await restores.get(key)!;
+      restores.delete(key);
+      for (const d of durable) {
+        const entries = restored.get(d.key) ?? new Map<string, string>();
+        d.restore(entries);
+        metrics.stateRestoredKeys.inc({ detection: d.key }, entries.size);
+      }
+    }
     const committed = await admin.fetchCommitted(config.kafka.groupId, topic);
     const resume = parseCommitMetadata(committed.get(partition)?.metadata);
     const processor = new PartitionProcessor(topic, partition, {
-      detections: createDetections(config.detections.enabled, {
-        limits: config.state,
-        settings: {
-          mapperRetentionMs: config.detections.rpcPairing.mapperRetentionMs,
-          clockSkewToleranceMs: config.detections.remoteServices.clockSkewToleranceMs,
-          rdpSpike: config.detections.rdpSpike,
-        },
-        onEviction: (detection, reason, count) => metrics.stateEvictions.inc({ detection, reason }, count),
-      }),
+      detections,
       deadLetterTopic: config.topics.deadLetter,
       latenessMs: latenessFor(config, topic),
       format: inputFormatFor(config, topic),
@@ -168,7 +332,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       onLate: () => metrics.lateEvents.inc({ topic }),
     });
     if (resume !== undefined) logger.info({ topic, partition, resume }, 'resuming partition');
-    const slot: PartitionSlot = { processor, queue: Promise.resolve(), lastRecordAt: now() };
+    const slot: PartitionSlot = { processor, durable, queue: Promise.resolve(), lastRecordAt: now() };
     slots.set(key, slot);
     return slot;
   }
@@ -207,6 +371,20 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         alerts.push(a);
         outputs.push(alertRecord(a, createdAt));
       }
+    }
+    for (const d of slot.durable) {
+      const log = changelogs.get(d.key)!;
+      const partition = changelogPartition(processor.topic, processor.partition, log.partitions);
+      const changes = d.drainChanges();
+      for (const [k, v] of changes) {
+        outputs.push({
+          topic: log.topic,
+          partition,
+          key: changelogKey(processor.topic, processor.partition, k),
+          value: v,
+        });
+      }
+      if (changes.size > 0) metrics.changelogRecords.inc({ detection: d.key }, changes.size);
     }
     await producer.send(outputs);
     const published = now();
@@ -325,6 +503,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         producerConnected: state.producerConnected,
         stopping: state.stopping,
         client: client.name,
+        restoring: state.restoring,
       },
     }),
     stop: () => {

@@ -92,4 +92,19 @@ export interface Detection {
   oldestHeldArrival?(): number | undefined;
   /** Entries held in state, for the state-size metric. */
   stateSize?(): number;
+  /**
+   * Durable state (a detection that learns over longer than the input is kept, D4): what changed
+   * since the last call, as values by state key (null: deleted). `run` writes them to a compacted
+   * changelog (src/state/changelog.ts) before committing the input offsets they cover.
+   */
+  drainChanges?(): Map<string, string | null>;
+  /** Replaces the state with the latest value of each key read back from the changelog. */
+  restore?(entries: Iterable<readonly [string, string | null]>): void;
+}
+
+/** A detection whose state `run` keeps in a changelog topic. */
+export type DurableDetection = Detection & Required<Pick<Detection, 'drainChanges' | 'restore'>>;
+
+export function isDurable(d: Detection): d is DurableDetection {
+  return typeof d.drainChanges === 'function' && typeof d.restore === 'function';
 }

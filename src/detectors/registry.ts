@@ -1,6 +1,7 @@
 /**
  * Every detection picket knows, by key. A new detection is a file in this folder and a line here.
  */
+import type { PicketConfig } from '../config.js';
 import type { Detection, DetectionContext, DetectionSettings, StateLimits } from './detection.js';
 import { RemoteServicesDetector } from './remoteServices.js';
 import { RpcPairingDetector } from './rpcPairing.js';
@@ -33,6 +34,22 @@ export const DEFAULT_DETECTION_OPTIONS: DetectionOptions = {
   limits: { maxKeys: 100_000, maxEntriesPerKey: 64 },
   settings: { mapperRetentionMs: 600_000, clockSkewToleranceMs: 0 },
 };
+
+/** The detection options of a configuration (`state.*` bounds, `detections.*` settings). */
+export function detectionOptionsFrom(
+  config: PicketConfig,
+  extra: { trackChanges?: boolean; onEviction?: DetectionOptions['onEviction'] } = {},
+): DetectionOptions {
+  return {
+    limits: { maxKeys: config.state.maxKeys, maxEntriesPerKey: config.state.maxEntriesPerKey },
+    settings: {
+      mapperRetentionMs: config.detections.rpcPairing.mapperRetentionMs,
+      clockSkewToleranceMs: config.detections.remoteServices.clockSkewToleranceMs,
+      rdpSpike: { ...config.detections.rdpSpike, trackChanges: extra.trackChanges ?? false },
+    },
+    ...(extra.onEviction !== undefined ? { onEviction: extra.onEviction } : {}),
+  };
+}
 
 /** A fresh set of detections (each partition or replayed file gets its own state). */
 export function createDetections(

@@ -106,6 +106,27 @@ export class PicketMetrics {
     registers: [this.registry],
   });
 
+  readonly changelogRecords = new Counter({
+    name: 'picket_changelog_records_total',
+    help: 'State changes written to changelog topics (durable detection state), by detection.',
+    labelNames: ['detection'],
+    registers: [this.registry],
+  });
+
+  readonly stateRestoreSeconds = new Histogram({
+    name: 'picket_state_restore_seconds',
+    help: 'Time to read durable state back from the changelog topics after partitions were assigned.',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+
+  readonly stateRestoredKeys = new Counter({
+    name: 'picket_state_restored_keys_total',
+    help: 'State keys restored from changelog topics (for example RDP destinations with their models), by detection.',
+    labelNames: ['detection'],
+    registers: [this.registry],
+  });
+
   readonly ready = new Gauge({
     name: 'picket_ready',
     help: '1 when the consumer has joined its group and the producer is connected.',

@@ -2,9 +2,11 @@
  * `picket replay`: each file on its own, its events sorted (sortEvents.ts), through a fresh engine.
  * The answer is the exact one for that data, whatever the line order.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { Alert } from '../alerts/alert.js';
-import { createDetections } from '../detectors/registry.js';
+import { loadRdpSnapshot, saveRdpSnapshot } from '../detectors/rdp/snapshotFile.js';
+import { RdpSpikeDetector } from '../detectors/rdpSpike.js';
+import { createDetections, type DetectionOptions } from '../detectors/registry.js';
 import { Engine } from '../engine.js';
 import { openInput } from './lines.js';
 import { sortedEvents, type ReadStats, type SortOptions } from './sortEvents.js';
@@ -19,14 +21,26 @@ export interface ReplayResult {
 
 export interface ReplayOptions extends SortOptions {
   detections?: readonly string[];
+  /** Bounds and settings of the detections (from the configuration); defaults when absent. */
+  detectionOptions?: DetectionOptions;
   /** Called for every alert, in event-time order. May return a promise (backpressure). */
   onAlert: (alert: Alert) => void | Promise<void>;
+  /**
+   * D4's learned models as a snapshot file: loaded before the file when it exists, saved after it
+   * (replay keeps state in memory; this lets one replay start from what an earlier one learned).
+   */
+  rdpStateFile?: string;
   /** Called now and then with bytes read so far and the file size (0 when unknown). */
   onProgress?: (bytesRead: number, totalBytes: number, stats: ReadStats) => void;
 }
 
 export async function replayFile(file: string, opts: ReplayOptions): Promise<ReplayResult> {
-  const engine = new Engine(createDetections(opts.detections));
+  const detections = createDetections(opts.detections, opts.detectionOptions);
+  const engine = new Engine(detections);
+  const rdp = detections.find((d): d is RdpSpikeDetector => d instanceof RdpSpikeDetector);
+  if (rdp !== undefined && opts.rdpStateFile !== undefined && existsSync(opts.rdpStateFile)) {
+    rdp.restore(loadRdpSnapshot(opts.rdpStateFile));
+  }
   const stats: ReadStats = { lines: 0, events: 0, skipped: 0, unreadable: new Map() };
   const total = file === '-' ? 0 : statSync(file).size;
   let read = 0;
@@ -48,6 +62,7 @@ export async function replayFile(file: string, opts: ReplayOptions): Promise<Rep
       await opts.onAlert(alert);
     }
   }
+  if (rdp !== undefined && opts.rdpStateFile !== undefined) saveRdpSnapshot(opts.rdpStateFile, rdp.snapshot());
   return { file, stats, alertsByRule, alerts };
 }
 

@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../support/datasets.js';
+import { between, RDP_DAY, RDP_T0, rdpTraffic } from '../support/rdpTraffic.js';
 
 const BIN = join(REPO_ROOT, 'bin', 'picket');
 const dir = mkdtempSync(join(tmpdir(), 'picket-cli-test-'));
@@ -100,4 +101,41 @@ test('replay --input: raw Zeek JSON gives the same alert as its ECS form; unknow
   assert.match(asEcs.stderr, /unreadable \(missing_timestamp\)/);
   const nx = picket(['replay', '--input', 'nxlog', '-'], ATTACK + '\n');
   assert.match(nx.stderr, /unreadable \(unrecognized_shape\)/);
+});
+
+test('replay --rdp-state: a replay resumes the RDP models an earlier replay saved', () => {
+  const events = rdpTraffic();
+  const early = join(dir, 'rdp-days-0-7.ndjson');
+  const late = join(dir, 'rdp-days-8-9.ndjson');
+  const all = join(dir, 'rdp-days-0-9.ndjson');
+  const lines = (list: { json: string }[]) => list.map((e) => e.json).join('\n') + '\n';
+  const split = RDP_T0 + 8 * RDP_DAY;
+  writeFileSync(early, lines(between(events, RDP_T0, split)));
+  writeFileSync(late, lines(between(events, split, Number.MAX_SAFE_INTEGER)));
+  writeFileSync(all, lines(events));
+  const env = { PICKET_RDP_BUCKET_SPAN_MS: '3600000' };
+  const ids = (stdout: string) =>
+    stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => (JSON.parse(l) as { event: { id: string } }).event.id);
+
+  const whole = picket(['replay', '-q', '--detections', 'rdp_spike', all], undefined, env);
+  assert.equal(whole.code, 0, whole.stderr);
+  assert.equal(ids(whole.stdout).length, 2, 'both fan-ins alert in one replay');
+
+  const state = join(dir, 'rdp-state.json');
+  const first = picket(['replay', '-q', '--detections', 'rdp_spike', '--rdp-state', state, early], undefined, env);
+  assert.equal(first.code, 0, first.stderr);
+  const second = picket(['replay', '-q', '--detections', 'rdp_spike', '--rdp-state', state, late], undefined, env);
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual([...ids(first.stdout), ...ids(second.stdout)], ids(whole.stdout), 'the same alerts, split in two');
+
+  const cold = picket(['replay', '-q', '--detections', 'rdp_spike', late], undefined, env);
+  assert.notDeepEqual(
+    ids(cold.stdout),
+    ids(second.stdout),
+    'without the saved models the last days answer differently',
+  );
 });

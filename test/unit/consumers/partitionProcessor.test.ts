@@ -54,7 +54,7 @@ test('unreadable records become dead letters: bytes unchanged, reason and origin
   const dl = out.deadLetter!;
   assert.equal(dl.reason, 'invalid_json');
   assert.equal(dl.record.topic, 'dlq');
-  assert.equal(dl.record.value.toString(), 'not json');
+  assert.equal(dl.record.value!.toString(), 'not json');
   assert.equal(dl.record.headers![DEAD_LETTER_HEADERS.reason], 'invalid_json');
   assert.equal(dl.record.headers![DEAD_LETTER_HEADERS.topic], 'in');
   assert.equal(dl.record.headers![DEAD_LETTER_HEADERS.partition], '3');
