@@ -246,6 +246,17 @@ class KafkajsConsumer implements StreamConsumer {
   }
 }
 
+/** Uncompressed bytes per produce request: well under the brokers' default message.max.bytes (1 MiB). */
+const MAX_REQUEST_BYTES = 768 * 1024;
+
+function recordSize(r: OutputRecord): number {
+  const len = (v: string | Buffer | null): number =>
+    v === null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+  let n = 64 + len(r.key) + len(r.value);
+  for (const [k, v] of Object.entries(r.headers ?? {})) n += k.length + len(v);
+  return n;
+}
+
 class KafkajsProducer implements RecordProducer {
   constructor(
     private readonly producer: Producer,
@@ -258,7 +269,25 @@ class KafkajsProducer implements RecordProducer {
   }
 
   async send(records: readonly OutputRecord[]): Promise<void> {
-    if (records.length === 0) return;
+    // kafkajs sends a batch as one request with one record batch per partition, and a broker
+    // refuses a record batch above its message.max.bytes (1 MiB by default): a commit that carries
+    // many alerts or changed state values is split into requests of at most MAX_REQUEST_BYTES.
+    let chunk: OutputRecord[] = [];
+    let bytes = 0;
+    for (const r of records) {
+      const size = recordSize(r);
+      if (chunk.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
+        await this.sendChunk(chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(r);
+      bytes += size;
+    }
+    if (chunk.length > 0) await this.sendChunk(chunk);
+  }
+
+  private async sendChunk(records: readonly OutputRecord[]): Promise<void> {
     const byTopic = new Map<string, OutputRecord[]>();
     for (const r of records) {
       let list = byTopic.get(r.topic);
