@@ -14,7 +14,12 @@ export interface PicketConfig {
   topics: { input: string[]; output: string; deadLetter: string };
   input: { format: InputFormat; topicFormats: Record<string, InputFormat>; avroTopics: string[] };
   avro: { schemaDir: string; registryUrl: string; alertSchemaId: number };
-  consumer: { fromBeginning: boolean; sessionTimeoutMs: number; maxBytesPerPartition: number };
+  consumer: {
+    fromBeginning: boolean;
+    sessionTimeoutMs: number;
+    maxBytesPerPartition: number;
+    commitIntervalMs: number;
+  };
   producer: { acks: number; compression: 'none' | 'gzip' };
   http: { host: string; port: number };
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
@@ -169,6 +174,15 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'int', min: 1024, max: 104857600 },
     default: 1048576,
     doc: 'Largest fetch per partition and request.',
+  },
+  {
+    path: 'consumer.commitIntervalMs',
+    env: ['PICKET_COMMIT_INTERVAL_MS'],
+    kind: { type: 'int', min: 0, max: 60000 },
+    default: 1000,
+    doc:
+      'Batches that publish nothing are committed together, at most this long apart (0: every batch). A batch ' +
+      'that publishes alerts or dead letters is always committed at once.',
   },
   {
     path: 'producer.acks',

@@ -76,6 +76,9 @@ interface PartitionSlot {
   /** Serialises the work on this partition (batches and idle ticks). */
   queue: Promise<void>;
   lastRecordAt: number;
+  /** Wall time of the last commit, and whether records were processed since. */
+  lastCommitAt: number;
+  uncommitted: boolean;
 }
 
 export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
@@ -332,7 +335,14 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       onLate: () => metrics.lateEvents.inc({ topic }),
     });
     if (resume !== undefined) logger.info({ topic, partition, resume }, 'resuming partition');
-    const slot: PartitionSlot = { processor, durable, queue: Promise.resolve(), lastRecordAt: now() };
+    const slot: PartitionSlot = {
+      processor,
+      durable,
+      queue: Promise.resolve(),
+      lastRecordAt: now(),
+      lastCommitAt: now(),
+      uncommitted: false,
+    };
     slots.set(key, slot);
     return slot;
   }
@@ -356,7 +366,13 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     };
   }
 
-  /** Publishes the outputs, then commits the partition's position; records the alert metrics. */
+  /**
+   * Publishes alerts and dead letters (at once: alert latency), then commits the partition when
+   * anything was published or the last commit is `consumer.commitIntervalMs` old. Committing right
+   * after every publication keeps the rule that an alert, once acknowledged, is covered by the next
+   * committed metadata before anything else is processed on its partition; batches that publish
+   * nothing share a commit (a commit is a broker round trip, and most batches publish nothing).
+   */
   async function publishAndCommit(
     slot: PartitionSlot,
     outcomes: readonly RecordOutcome[],
@@ -372,20 +388,9 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         outputs.push(alertRecord(a, createdAt));
       }
     }
-    for (const d of slot.durable) {
-      const log = changelogs.get(d.key)!;
-      const partition = changelogPartition(processor.topic, processor.partition, log.partitions);
-      const changes = d.drainChanges();
-      for (const [k, v] of changes) {
-        outputs.push({
-          topic: log.topic,
-          partition,
-          key: changelogKey(processor.topic, processor.partition, k),
-          value: v,
-        });
-      }
-      if (changes.size > 0) metrics.changelogRecords.inc({ detection: d.key }, changes.size);
-    }
+    slot.uncommitted = true;
+    if (outputs.length === 0 && now() - slot.lastCommitAt < config.consumer.commitIntervalMs) return;
+    outputs.push(...changelogRecords(slot));
     await producer.send(outputs);
     const published = now();
     for (const a of alerts) {
@@ -394,10 +399,41 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       const readAt = processor.triggerReadAt(a);
       if (readAt !== undefined) metrics.alertDelaySeconds.observe({ rule_id: a.rule.id }, (published - readAt) / 1000);
     }
+    await commit(slot);
+  }
+
+  /** Durable state changed since the last commit, as changelog records (written before the commit). */
+  function changelogRecords(slot: PartitionSlot): OutputRecord[] {
+    const out: OutputRecord[] = [];
+    const { topic, partition: inputPartition } = slot.processor;
+    for (const d of slot.durable) {
+      const log = changelogs.get(d.key)!;
+      const partition = changelogPartition(topic, inputPartition, log.partitions);
+      const changes = d.drainChanges();
+      for (const [k, v] of changes) {
+        out.push({ topic: log.topic, partition, key: changelogKey(topic, inputPartition, k), value: v });
+      }
+      if (changes.size > 0) metrics.changelogRecords.inc({ detection: d.key }, changes.size);
+    }
+    return out;
+  }
+
+  /** Commits the partition's position; every output it covers must be acknowledged already. */
+  async function commit(slot: PartitionSlot): Promise<void> {
+    const { processor } = slot;
     const point = processor.commitPoint();
     if (point !== undefined) {
       await consumer.commit([{ topic: processor.topic, partition: processor.partition, ...point }]);
     }
+    slot.lastCommitAt = now();
+    slot.uncommitted = false;
+  }
+
+  /** Writes pending state changes and commits a partition with uncommitted progress. */
+  async function commitPending(slot: PartitionSlot): Promise<void> {
+    if (!slot.uncommitted) return;
+    await producer.send(changelogRecords(slot));
+    await commit(slot);
   }
 
   function countDuplicates(outcome: RecordOutcome): void {
@@ -405,8 +441,11 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   }
 
   async function onBatch(batch: InputBatch, control: BatchControl): Promise<void> {
+    // Stopping: nothing more is processed, so the final commits in stop() cover everything done.
+    if (state.stopping) return;
     const slot = await slotFor(batch.topic, batch.partition);
     await serialised(slot, async () => {
+      if (state.stopping) return;
       const endTimer = metrics.batchSeconds.startTimer({ topic: batch.topic });
       const outcomes: RecordOutcome[] = [];
       const deadLetters: OutputRecord[] = [];
@@ -455,6 +494,11 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         countDuplicates(outcome);
         if (outcome.alerts.length > 0) await publishAndCommit(slot, [outcome], []);
       });
+    }
+    // Progress not yet committed (batches that published nothing) is committed once it is due.
+    for (const slot of slots.values()) {
+      if (!slot.uncommitted || t - slot.lastCommitAt < config.consumer.commitIntervalMs) continue;
+      await serialised(slot, () => commitPending(slot));
     }
   }
 
@@ -511,6 +555,12 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         state.stopping = true;
         clearInterval(idleTimer);
         updateReady();
+        // Let the work in progress finish (nothing new starts), then commit what it did.
+        for (const slot of slots.values()) {
+          await serialised(slot, () => commitPending(slot)).catch((err: unknown) =>
+            logger.warn({ err }, 'final commit failed; the records after the last commit will be read again'),
+          );
+        }
         await consumer.disconnect();
         await producer.disconnect();
         await admin.close().catch(() => undefined);
