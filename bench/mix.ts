@@ -294,7 +294,7 @@ function zeekConn(t: number, src: string, dst: string, sport: number, dport: num
   };
 }
 
-function zeekDceRpc(t: number, src: string, dst: string, r: () => number, n: number): Doc {
+function zeekDceRpc(t: number, src: string, dst: string, r: () => number): Doc {
   return {
     '@timestamp': iso(t),
     agent: { type: 'filebeat', version: '8.15.0', name: 'zeek-01' },
@@ -410,7 +410,7 @@ export function benchMix(start: number, spanMs: number, count: number, opts: Mix
     else if (roll < 0.95) {
       const dport = pick(r, [443, 445, 53, 88, 389, 80, 8080]);
       add('zeek_conn', zeekConn(t, h.ip, pick(r, dport === 443 ? INTERNET : SERVERS), eph(r), dport, r, i));
-    } else if (roll < 0.98) add('zeek_dce_rpc', zeekDceRpc(t, h.ip, pick(r, DCS), r, i));
+    } else if (roll < 0.98) add('zeek_dce_rpc', zeekDceRpc(t, h.ip, pick(r, DCS), r));
     else add('logon_4624', logon(t, h, r, i, 3, pick(r, SERVERS)));
   }
   const kinds: Record<string, number> = {};
