@@ -5,7 +5,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { alertToJson } from './alerts/alert.js';
+import { alertToJson, type Alert } from './alerts/alert.js';
+import { eventId, type EcsEvent } from './ecs/event.js';
+import { explainAlert, explainEvent } from './tuning/explain.js';
+import type { Decision } from './tuning/tuner.js';
+import { EMPTY_TUNING, loadTuningFile, type Tuning } from './tuning/tuningConfig.js';
 import { ConfigError, configReference, loadConfig, type PicketConfig } from './config.js';
 import { DETECTION_KEYS, detectionOptionsFrom } from './detectors/registry.js';
 import { INPUT_FORMATS, isInputFormat } from './ecs/normalize/index.js';
@@ -15,11 +19,15 @@ const USAGE = `picket: lateral-movement and RPC detections on a stream of ECS ev
 
 Usage:
   picket run [--config FILE]            consume the input topics and publish alerts (Kafka)
-  picket replay [--input FORMAT] [--detections LIST] [--config FILE] [--rdp-state FILE] FILE...
+  picket replay [--input FORMAT] [--detections LIST] [--config FILE] [--tuning FILE]
+                [--explain [--event ID]] [--rdp-state FILE] FILE...
                                         replay files (plain, .gz, or - for stdin); alerts to stdout.
                                         FORMAT: auto (default: recognised per document), ecs, zeek
                                         (JSON or TSV logs), winlogbeat (raw Sysmon/Security), nxlog.
                                         --config: detection settings as for run (and the environment).
+                                        --tuning FILE: exceptions, suppression, per-rule settings
+                                        (default: tuning.file). --explain [--event ID]: print why each
+                                        alert was published or stopped instead of the alerts
                                         --rdp-state: the RDP spike models are loaded from FILE when it
                                         exists and saved to it after each input file
   picket demo [--duration S]            start a local Kafka, stream sample traffic with attacks, print alerts
@@ -118,6 +126,9 @@ async function replayCommand(args: string[]): Promise<number> {
     detections: { type: 'string' },
     'rdp-state': { type: 'string' },
     config: { type: 'string' },
+    tuning: { type: 'string' },
+    explain: { type: 'boolean' },
+    event: { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
   });
   const format = values.input;
@@ -135,6 +146,24 @@ async function replayCommand(args: string[]): Promise<number> {
   // as in `run`; the Kafka settings are not used.
   const config = loadConfig({ file: values.config as string | undefined });
   detections ??= config.detections.enabled;
+  const tuningFile = typeof values.tuning === 'string' ? values.tuning : config.tuning.file;
+  let tuning: Tuning | undefined;
+  if (tuningFile !== '') {
+    try {
+      tuning = loadTuningFile(tuningFile);
+    } catch (err) {
+      throw new ConfigError(
+        typeof values.tuning === 'string' ? '--tuning' : 'tuning.file',
+        'configuration',
+        (err as Error).message,
+      );
+    }
+  }
+  if (values.event !== undefined && values.explain !== true) throw new UsageError('--event needs --explain');
+  const explain =
+    values.explain === true
+      ? explainer(tuning ?? EMPTY_TUNING, typeof values.event === 'string' ? values.event : undefined)
+      : undefined;
   for (const file of positionals) {
     if (file === '-') continue;
     if (!existsSync(file)) throw new UsageError(`${file}: no such file`);
@@ -148,7 +177,10 @@ async function replayCommand(args: string[]): Promise<number> {
       detections,
       detectionOptions: detectionOptionsFrom(config),
       ...(typeof values['rdp-state'] === 'string' ? { rdpStateFile: values['rdp-state'] } : {}),
+      ...(tuning !== undefined ? { tuning } : {}),
+      ...(explain !== undefined ? { onEvent: explain.onEvent, onDecision: explain.onDecision } : {}),
       onAlert: async (alert) => {
+        if (explain !== undefined) return; // --explain prints explanations instead of documents
         if (!stdout.write(alertToJson(alert, Date.now()) + '\n')) await once(stdout, 'drain');
       },
       ...(progress
@@ -164,4 +196,22 @@ async function replayCommand(args: string[]): Promise<number> {
     if (values.quiet !== true) process.stderr.write(formatSummary(result) + '\n');
   }
   return 0;
+}
+
+/**
+ * `replay --explain [--event ID]`: for every alert the detections raise, its events and the
+ * tuning's decision with every exception condition tested (explainAlert); with --event, only the
+ * alerts built from that event, and that event's exception conditions when it is read (explainEvent).
+ */
+function explainer(tuning: Tuning, onlyEvent: string | undefined) {
+  const print = (lines: readonly string[]): void => void process.stdout.write(lines.join('\n') + '\n\n');
+  return {
+    onEvent: (event: EcsEvent) => {
+      if (onlyEvent !== undefined && eventId(event) === onlyEvent) print(explainEvent(tuning, event).lines);
+    },
+    onDecision: (alert: Alert, decision: Decision) => {
+      if (onlyEvent !== undefined && !alert.events.some((e) => eventId(e) === onlyEvent)) return;
+      print(explainAlert(tuning, alert, alert.events, decision).lines);
+    },
+  };
 }

@@ -30,6 +30,7 @@ export interface PicketConfig {
     maxEntriesPerKey: number;
     changelog: { enabled: boolean; topicPrefix: string; partitions: number };
   };
+  tuning: { file: string };
   detections: {
     enabled: string[];
     rpcPairing: { mapperRetentionMs: number };
@@ -293,6 +294,15 @@ export const SETTINGS: readonly Setting[] = [
     doc:
       'Partitions of a changelog topic picket creates (0: as many as the input topic with the most). Never add ' +
       'partitions to an existing changelog: its keys would move.',
+  },
+  {
+    path: 'tuning.file',
+    env: ['PICKET_TUNING_FILE'],
+    kind: { type: 'string', allowEmpty: true },
+    default: '',
+    doc:
+      'Exceptions, value lists, alert suppression and per-rule settings (YAML; docs/tuning.md). Reloaded when it ' +
+      'or a list file changes, or on SIGHUP; a bad file is refused and the tuning in force stays.',
   },
   {
     path: 'detections.enabled',

@@ -24,6 +24,8 @@ export interface Alert {
   readonly time: number;
   /** The event that completed it (the last of its events). */
   readonly trigger: EcsEvent;
+  /** Every event it is built from, in stage order (exceptions bound to a stage test these). */
+  readonly events: readonly EcsEvent[];
   /**
    * True when its detection sees events through the engine's reorder buffer (the trigger was
    * released by the watermark); false when it saw the trigger as soon as it arrived.
@@ -156,16 +158,16 @@ export function buildAlert(finding: Finding, detectionKey: string, ordered = fal
   doc.ecs = { version: ECS_VERSION };
   doc.tags = ['picket', ...rule.threat.map((t) => `attack.${t.tactic.id.toLowerCase()}`)];
   const key = firstKeyword(finding.entities, HOST_ID) ?? id;
-  return { id, rule, time: trigger.time, trigger, ordered, key, doc };
+  return { id, rule, time: trigger.time, trigger, events: finding.events, ordered, key, doc };
 }
 
 /** The alert document with `event.created` set to the time it is written. */
-export function alertDocument(alert: Alert, createdMs: number): JsonObject {
+export function alertDocument(alert: Pick<Alert, 'doc'>, createdMs: number): JsonObject {
   const event = { ...(alert.doc.event as JsonObject), created: new Date(createdMs).toISOString() };
   return { ...alert.doc, event };
 }
 
 /** The alert as one JSON line, with `event.created` set to the time it is written. */
-export function alertToJson(alert: Alert, createdMs: number): string {
+export function alertToJson(alert: Pick<Alert, 'doc'>, createdMs: number): string {
   return JSON.stringify(alertDocument(alert, createdMs));
 }

@@ -1,5 +1,6 @@
 /**
- * `picket run`: the Kafka pipeline with its HTTP endpoints, until SIGTERM or SIGINT.
+ * `picket run`: the Kafka pipeline with its HTTP endpoints, until SIGTERM or SIGINT (SIGHUP reloads
+ * the tuning file).
  * On a signal: stop fetching, finish the batch, publish and commit, leave the group, exit 0 —
  * or exit 1 if that takes longer than shutdown.graceMs.
  */
@@ -51,7 +52,12 @@ export async function runCommand(config: PicketConfig): Promise<number> {
     await http.close();
     return 0;
   }
+  // SIGHUP reloads the tuning file (it is also reloaded when it changes on disk).
+  const started = pipeline;
+  const onHangup = (): void => started.reloadTuning();
+  process.on('SIGHUP', onHangup);
   const outcome = await Promise.race([shutdown, pipeline.stopped.then(() => 'crashed' as const)]);
+  process.off('SIGHUP', onHangup);
   if (outcome === 'crashed' && signalled === undefined) {
     logger.fatal('the consumer stopped and will not restart');
     await pipeline.stop().catch(() => undefined);

@@ -18,6 +18,8 @@ import { decodeEvent, eventFromDocument, type EcsEvent } from '../ecs/event.js';
 import { normalize, type InputFormat } from '../ecs/normalize/index.js';
 import type { Detection } from '../detectors/detection.js';
 import { Engine } from '../engine.js';
+import { Tuner, type TunedAlert } from '../tuning/tuner.js';
+import { EMPTY_TUNING } from '../tuning/tuningConfig.js';
 import type { InputRecord, OutputRecord } from './client.js';
 import { deadLetterRecord } from './deadLetter.js';
 
@@ -31,7 +33,13 @@ type DecodeResult =
   ReturnType<typeof decodeEvent> | { readonly ok: false; readonly reason: string; readonly detail: string };
 
 export interface RecordOutcome {
+  /** The detections' alerts (re-derived duplicates removed), before tuning. */
   readonly alerts: readonly Alert[];
+  /**
+   * What to publish: the alerts that passed the tuning (exceptions, suppression, circuit breaker;
+   * overrides applied), and follow-ups and summaries that fell due (src/tuning/tuner.ts).
+   */
+  readonly outputs: readonly TunedAlert[];
   /** Re-derived alerts dropped because they were published before the last commit. */
   readonly duplicates: readonly Alert[];
   readonly deadLetter?: { readonly record: OutputRecord; readonly reason: string };
@@ -45,6 +53,8 @@ export interface PartitionOptions {
   readonly format?: InputFormat;
   readonly resume?: ResumePoint;
   readonly onLate?: (event: EcsEvent) => void;
+  /** The tuning stage (exceptions, suppression, …) of this partition; none: everything is published. */
+  readonly tuner?: Tuner;
 }
 
 const METADATA_VERSION = 1;
@@ -63,6 +73,7 @@ export function parseCommitMetadata(text: string | null | undefined): ResumePoin
 
 export class PartitionProcessor {
   private readonly engine: Engine;
+  readonly tuner: Tuner;
   private readonly deadLetterTopic: string;
   private readonly format: InputFormat;
   private resume: ResumePoint | undefined;
@@ -79,6 +90,7 @@ export class PartitionProcessor {
     this.deadLetterTopic = opts.deadLetterTopic;
     this.format = opts.format ?? 'ecs';
     this.resume = opts.resume;
+    this.tuner = opts.tuner ?? new Tuner(EMPTY_TUNING);
   }
 
   /**
@@ -100,6 +112,7 @@ export class PartitionProcessor {
     if (!res.ok) {
       return {
         alerts: [],
+        outputs: [],
         duplicates: [],
         deadLetter: {
           reason: res.reason,
@@ -149,11 +162,32 @@ export class PartitionProcessor {
     return this.engine.stateSizes();
   }
 
-  private filterPublished(alerts: readonly Alert[]): RecordOutcome {
+  /**
+   * Drops re-derived alerts published before the last commit, then tunes the rest. Duplicates go
+   * before tuning: the tuning state restored with the partition already counted them.
+   */
+  private filterPublished(derived: readonly Alert[]): RecordOutcome {
     const r = this.resume;
-    if (r === undefined || alerts.length === 0) return { alerts, duplicates: [] };
-    const published = (a: Alert): boolean =>
-      a.trigger.arrival <= r.publishedThrough && (!a.ordered || a.trigger.time < r.watermark);
-    return { alerts: alerts.filter((a) => !published(a)), duplicates: alerts.filter(published) };
+    let alerts = derived;
+    let duplicates: readonly Alert[] = NONE;
+    if (r !== undefined && derived.length > 0) {
+      const published = (a: Alert): boolean =>
+        a.trigger.arrival <= r.publishedThrough && (!a.ordered || a.trigger.time < r.watermark);
+      alerts = derived.filter((a) => !published(a));
+      duplicates = derived.filter(published);
+    }
+    return { alerts, duplicates, outputs: this.tune(alerts) };
+  }
+
+  /** Tuning decisions on event time: windows close as the partition's watermark passes them. */
+  private tune(alerts: readonly Alert[]): readonly TunedAlert[] {
+    const now = this.engine.watermark;
+    const out: TunedAlert[] = [];
+    for (const a of alerts) out.push(...this.tuner.decide(a, { events: a.events, now }).publish);
+    if (Number.isFinite(now)) out.push(...this.tuner.advance(now));
+    return out.length === 0 ? NO_OUTPUTS : out;
   }
 }
+
+const NONE: readonly Alert[] = Object.freeze([]);
+const NO_OUTPUTS: readonly TunedAlert[] = Object.freeze([]);

@@ -14,10 +14,13 @@
  * its alerts, to a compacted changelog topic, before the commit. When partitions are assigned, their
  * state is read back from the changelog before their first record is processed.
  */
-import { alertDocument, alertToJson, type Alert } from '../alerts/alert.js';
+import { alertDocument, alertToJson } from '../alerts/alert.js';
 import { ConfigError, inputFormatFor, latenessFor, type PicketConfig } from '../config.js';
 import { AvroDecoder, encodeAlertAvro } from '../ecs/avro.js';
-import { isDurable, type Detection, type DurableDetection } from '../detectors/detection.js';
+import { isDurable, type Detection } from '../detectors/detection.js';
+import { TuningReloader } from '../tuning/reloader.js';
+import { Tuner, type TunedAlert } from '../tuning/tuner.js';
+import { EMPTY_TUNING, type Tuning } from '../tuning/tuningConfig.js';
 import { createDetections, detectionOptionsFrom } from '../detectors/registry.js';
 import {
   ChangelogCollector,
@@ -46,6 +49,16 @@ interface Changelog {
   readonly partitions: number;
 }
 
+/** State a partition keeps in a changelog topic named after `key`. */
+interface DurableState {
+  readonly key: string;
+  drainChanges(): Map<string, string | null>;
+  restore(entries: Iterable<readonly [string, string | null]>): void;
+}
+
+/** Changelog key of the tuning's suppression windows and circuit-breaker minutes. */
+const TUNING_STATE_KEY = 'tuning';
+
 /** Latest value per state key, by detection key, of one input partition. */
 type RestoredState = Map<string, Map<string, string>>;
 
@@ -58,6 +71,8 @@ export interface Pipeline {
   readonly stopped: Promise<void>;
   /** Stop fetching, finish the batch in progress, publish and commit it, leave the group. */
   stop(): Promise<void>;
+  /** Reloads the tuning file now (SIGHUP); a bad file is refused and the tuning in force stays. */
+  reloadTuning(): void;
 }
 
 export interface PipelineDeps {
@@ -71,8 +86,8 @@ export interface PipelineDeps {
 
 interface PartitionSlot {
   processor: PartitionProcessor;
-  /** Its detections whose state is kept in a changelog. */
-  durable: readonly DurableDetection[];
+  /** Its state kept in changelogs: durable detections, and the tuning's suppression state. */
+  durable: readonly DurableState[];
   /** Serialises the work on this partition (batches and idle ticks). */
   queue: Promise<void>;
   lastRecordAt: number;
@@ -117,6 +132,28 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         onEviction: (detection, reason, count) => metrics.stateEvictions.inc({ detection, reason }, count),
       }),
     );
+  // The tuning file: loaded (a bad one fails the start, naming the setting), then watched.
+  let reloader: TuningReloader | undefined;
+  if (config.tuning.file !== '') {
+    try {
+      reloader = TuningReloader.open(config.tuning.file, {
+        onSwap: (next, previous) => {
+          for (const slot of slots.values()) slot.processor.tuner.setTuning(next);
+          metrics.tuningInfo.reset();
+          metrics.tuningInfo.set({ version: next.version }, 1);
+          logger.info({ version: next.version, previous: previous.version }, 'tuning reloaded');
+        },
+        onRefused: (err, current) =>
+          logger.error({ err, version: current.version }, 'tuning file refused; the tuning in force stays'),
+        onReload: (r) => metrics.tuningReloads.inc({ result: r.status }),
+      });
+    } catch (err) {
+      throw new ConfigError('tuning.file', 'configuration', (err as Error).message);
+    }
+    reloader.start();
+  }
+  const tuning = (): Tuning => reloader?.current ?? EMPTY_TUNING;
+  metrics.tuningInfo.set({ version: reloader === undefined ? 'none' : tuning().version }, 1);
   const changelogs = config.state.changelog.enabled ? await prepareChangelogs() : new Map<string, Changelog>();
 
   /** The changelog topic of each durable detection, created (compacted) when missing. */
@@ -124,6 +161,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     const keys = buildDetections()
       .filter(isDurable)
       .map((d) => d.key);
+    if (reloader !== undefined) keys.push(TUNING_STATE_KEY);
     const out = new Map<string, Changelog>();
     if (keys.length === 0) return out;
     const prefix =
@@ -313,7 +351,21 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     const existing = slots.get(key);
     if (existing !== undefined) return existing;
     const detections = buildDetections();
-    const durable = detections.filter((d): d is DurableDetection => isDurable(d) && changelogs.has(d.key));
+    const tuner = new Tuner(tuning(), {
+      onDecision: (detection, outcome, exception) => {
+        if (outcome === 'published' || outcome === 'unknown_rule') return;
+        metrics.alertsTuned.inc({ detection, outcome });
+        if (exception !== undefined) metrics.alertExceptions.inc({ detection, exception });
+      },
+    });
+    const durable: DurableState[] = detections.filter((d) => isDurable(d) && changelogs.has(d.key)) as DurableState[];
+    if (changelogs.has(TUNING_STATE_KEY)) {
+      durable.push({
+        key: TUNING_STATE_KEY,
+        drainChanges: () => tuner.drainChanges(),
+        restore: (entries) => void tuner.restore([...entries] as [string, string | null][]),
+      });
+    }
     if (durable.length > 0) {
       if (!restores.has(key)) startRestores([{ topic, partition }]);
       const restored = await restores.get(key)!;
@@ -333,6 +385,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       format: inputFormatFor(config, topic),
       ...(resume !== undefined ? { resume } : {}),
       onLate: () => metrics.lateEvents.inc({ topic }),
+      tuner,
     });
     if (resume !== undefined) logger.info({ topic, partition, resume }, 'resuming partition');
     const slot: PartitionSlot = {
@@ -354,7 +407,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     return next;
   }
 
-  function alertRecord(alert: Alert, createdAt: number): OutputRecord {
+  function alertRecord(alert: TunedAlert, createdAt: number): OutputRecord {
     return {
       topic: config.topics.output,
       key: alert.key,
@@ -362,7 +415,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         config.avro.alertSchemaId > 0
           ? encodeAlertAvro(alertDocument(alert, createdAt), config.avro.alertSchemaId)
           : alertToJson(alert, createdAt),
-      headers: { 'picket.rule.id': alert.rule.id },
+      headers: { 'picket.rule.id': alert.ruleId },
     };
   }
 
@@ -379,11 +432,11 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     extraOutputs: readonly OutputRecord[],
   ): Promise<void> {
     const { processor } = slot;
-    const alerts: Alert[] = [];
+    const alerts: TunedAlert[] = [];
     const outputs: OutputRecord[] = [...extraOutputs];
     const createdAt = now();
     for (const o of outcomes) {
-      for (const a of o.alerts) {
+      for (const a of o.outputs) {
         alerts.push(a);
         outputs.push(alertRecord(a, createdAt));
       }
@@ -394,10 +447,15 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     await producer.send(outputs);
     const published = now();
     for (const a of alerts) {
-      metrics.alerts.inc({ rule_id: a.rule.id, rule_name: a.rule.name });
-      metrics.alertEventLagSeconds.observe({ rule_id: a.rule.id }, Math.max(0, (published - a.time) / 1000));
-      const readAt = processor.triggerReadAt(a);
-      if (readAt !== undefined) metrics.alertDelaySeconds.observe({ rule_id: a.rule.id }, (published - readAt) / 1000);
+      if (a.source === undefined) {
+        metrics.tuningOutputs.inc({ detection: a.ruleKey, kind: a.kind });
+        continue;
+      }
+      const { rule } = a.source;
+      metrics.alerts.inc({ rule_id: rule.id, rule_name: rule.name });
+      metrics.alertEventLagSeconds.observe({ rule_id: rule.id }, Math.max(0, (published - a.time) / 1000));
+      const readAt = processor.triggerReadAt(a.source);
+      if (readAt !== undefined) metrics.alertDelaySeconds.observe({ rule_id: rule.id }, (published - readAt) / 1000);
     }
     await commit(slot);
   }
@@ -466,7 +524,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
           deadLetters.push(outcome.deadLetter.record);
         }
         countDuplicates(outcome);
-        if (outcome.alerts.length > 0) outcomes.push(outcome);
+        if (outcome.outputs.length > 0) outcomes.push(outcome);
         last = record.offset;
       }
       if (last === undefined) {
@@ -488,11 +546,13 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     const t = now();
     for (const slot of slots.values()) {
       const idle = t - slot.lastRecordAt;
-      if (idle < config.ordering.idleTimeoutMs || slot.processor.buffered === 0) continue;
+      // Held events, or suppression windows and breaker minutes waiting for event time to pass them.
+      const waiting = slot.processor.buffered > 0 || slot.processor.tuner.size > 0;
+      if (idle < config.ordering.idleTimeoutMs || !waiting) continue;
       await serialised(slot, async () => {
         const outcome = slot.processor.advanceIdle(idle);
         countDuplicates(outcome);
-        if (outcome.alerts.length > 0) await publishAndCommit(slot, [outcome], []);
+        if (outcome.outputs.length > 0) await publishAndCommit(slot, [outcome], []);
       });
     }
     // Progress not yet committed (batches that published nothing) is committed once it is due.
@@ -548,12 +608,18 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         stopping: state.stopping,
         client: client.name,
         restoring: state.restoring,
+        tuning: reloader === undefined ? 'none' : tuning().version,
       },
     }),
+    reloadTuning: () => {
+      if (reloader === undefined) logger.warn('SIGHUP: no tuning file is configured (tuning.file)');
+      else reloader.reload();
+    },
     stop: () => {
       stopping ??= (async () => {
         state.stopping = true;
         clearInterval(idleTimer);
+        reloader?.stop();
         updateReady();
         // Let the work in progress finish (nothing new starts), then commit what it did.
         for (const slot of slots.values()) {

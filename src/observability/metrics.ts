@@ -127,6 +127,41 @@ export class PicketMetrics {
     registers: [this.registry],
   });
 
+  readonly alertsTuned = new Counter({
+    name: 'picket_alerts_tuned_total',
+    help: 'Alerts not published as they came, by detection and outcome (excepted, suppressed, circuit_broken, disabled).',
+    labelNames: ['detection', 'outcome'],
+    registers: [this.registry],
+  });
+
+  readonly alertExceptions = new Counter({
+    name: 'picket_alert_exceptions_total',
+    help: 'Alerts removed by each exception of the tuning file, by detection and exception name.',
+    labelNames: ['detection', 'exception'],
+    registers: [this.registry],
+  });
+
+  readonly tuningOutputs = new Counter({
+    name: 'picket_tuning_outputs_total',
+    help: 'Documents the tuning published besides alerts: suppression follow-ups and circuit-breaker summaries.',
+    labelNames: ['detection', 'kind'],
+    registers: [this.registry],
+  });
+
+  readonly tuningReloads = new Counter({
+    name: 'picket_tuning_reloads_total',
+    help: 'Reloads of the tuning file, by result (accepted, unchanged, refused).',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+
+  readonly tuningInfo = new Gauge({
+    name: 'picket_tuning_info',
+    help: 'The tuning in force: 1 for its version (a hash of the file and its lists; "none" without a file).',
+    labelNames: ['version'],
+    registers: [this.registry],
+  });
+
   readonly ready = new Gauge({
     name: 'picket_ready',
     help: '1 when the consumer has joined its group and the producer is connected.',

@@ -4,6 +4,9 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import type { Alert } from '../alerts/alert.js';
+import type { EcsEvent } from '../ecs/event.js';
+import { Tuner, type Decision, type TunedAlert } from '../tuning/tuner.js';
+import { EMPTY_TUNING, type Tuning } from '../tuning/tuningConfig.js';
 import { loadRdpSnapshot, saveRdpSnapshot } from '../detectors/rdp/snapshotFile.js';
 import { RdpSpikeDetector } from '../detectors/rdpSpike.js';
 import { createDetections, type DetectionOptions } from '../detectors/registry.js';
@@ -14,7 +17,7 @@ import { sortedEvents, type ReadStats, type SortOptions } from './sortEvents.js'
 export interface ReplayResult {
   readonly file: string;
   readonly stats: ReadStats;
-  /** Alert counts by rule name, in first-seen order. */
+  /** Published documents by rule name (follow-ups and summaries apart), in first-seen order. */
   readonly alertsByRule: Map<string, number>;
   readonly alerts: number;
 }
@@ -23,8 +26,17 @@ export interface ReplayOptions extends SortOptions {
   detections?: readonly string[];
   /** Bounds and settings of the detections (from the configuration); defaults when absent. */
   detectionOptions?: DetectionOptions;
-  /** Called for every alert, in event-time order. May return a promise (backpressure). */
-  onAlert: (alert: Alert) => void | Promise<void>;
+  /**
+   * Called for every document to publish, in event-time order: the alerts that passed the tuning,
+   * and its suppression follow-ups and circuit-breaker summaries. May return a promise (backpressure).
+   */
+  onAlert: (alert: TunedAlert) => void | Promise<void>;
+  /** Exceptions, suppression and per-rule settings applied to the alerts (none: all published). */
+  tuning?: Tuning;
+  /** Every event, before the detections see it (`--explain --event`). */
+  onEvent?: (event: EcsEvent) => void;
+  /** Every alert the detections raised, with the tuning's decision on it (`--explain`). */
+  onDecision?: (alert: Alert, decision: Decision) => void;
   /**
    * D4's learned models as a snapshot file: loaded before the file when it exists, saved after it
    * (replay keeps state in memory; this lets one replay start from what an earlier one learned).
@@ -55,13 +67,27 @@ export async function replayFile(file: string, opts: ReplayOptions): Promise<Rep
   });
   const alertsByRule = new Map<string, number>();
   let alerts = 0;
-  for await (const event of sortedEvents(input, file, stats, opts)) {
-    for (const alert of engine.process(event)) {
+  const tuner = new Tuner(opts.tuning ?? EMPTY_TUNING);
+  const publish = async (outputs: readonly TunedAlert[]): Promise<void> => {
+    for (const out of outputs) {
       alerts++;
-      alertsByRule.set(alert.rule.name, (alertsByRule.get(alert.rule.name) ?? 0) + 1);
-      await opts.onAlert(alert);
+      const name = String((out.doc.rule as { name?: unknown } | undefined)?.name ?? out.ruleId);
+      const label = out.kind === 'alert' ? name : `${name} (${out.kind.replaceAll('_', ' ')})`;
+      alertsByRule.set(label, (alertsByRule.get(label) ?? 0) + 1);
+      await opts.onAlert(out);
     }
+  };
+  for await (const event of sortedEvents(input, file, stats, opts)) {
+    opts.onEvent?.(event);
+    for (const alert of engine.process(event)) {
+      const decision = tuner.decide(alert, { events: alert.events, now: event.time });
+      opts.onDecision?.(alert, decision);
+      await publish(decision.publish);
+    }
+    await publish(tuner.advance(event.time));
   }
+  // End of input: open suppression windows and breaker minutes publish what they counted.
+  await publish(tuner.flush());
   if (rdp !== undefined && opts.rdpStateFile !== undefined) saveRdpSnapshot(opts.rdpStateFile, rdp.snapshot());
   return { file, stats, alertsByRule, alerts };
 }

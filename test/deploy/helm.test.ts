@@ -385,3 +385,31 @@ for (const [what, args, message] of refusals) {
     assert.match(res.stderr, message);
   });
 }
+
+test('helm template: tuning: picket loads the rendered tuning file and lists, mounted where the configuration says', async (t) => {
+  if (!need(t, helmPath, 'helm')) return;
+  const ms = await render('tuning-values.yaml');
+  const tuning = ms.find((m) => m.kind === 'ConfigMap' && m.metadata.name === `${FULLNAME}-tuning`);
+  assert.ok(tuning !== undefined, 'a ConfigMap of its own');
+  const deployment = one(ms, 'Deployment');
+  const mount = deployment.spec.template.spec.containers[0].volumeMounts.find((v: any) => v.name === 'tuning');
+  assert.equal(mount.mountPath, '/etc/picket/tuning');
+  assert.equal(mount.subPath, undefined, 'a directory mount, so that the kubelet updates it in place');
+  const main = ms.find((m) => m.kind === 'ConfigMap' && m.metadata.name === FULLNAME)!;
+  assert.equal(parse(main.data['picket.yaml']).tuning.file, '/etc/picket/tuning/tuning.yaml');
+  const dir = mkdtempSync(join(tmpdir(), 'picket-chart-tuning-'));
+  try {
+    for (const [file, content] of Object.entries(tuning.data as Record<string, string>))
+      writeFileSync(join(dir, file), content);
+    writeFileSync(join(dir, 'empty.ndjson'), '');
+    const args = ['replay', '-q', '--tuning', join(dir, 'tuning.yaml'), join(dir, 'empty.ndjson')];
+    const res = await run(join(REPO_ROOT, 'bin', 'picket'), args, {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    });
+    assert.equal(res.code, 0, `picket refuses the chart's tuning file:\n${res.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const defaults = await render(undefined);
+  assert.equal(defaults.filter((m) => m.metadata.name === `${FULLNAME}-tuning`).length, 0, 'nothing without tuning');
+});

@@ -139,3 +139,41 @@ test('replay --rdp-state: a replay resumes the RDP models an earlier replay save
     'without the saved models the last days answer differently',
   );
 });
+
+test('replay --tuning: an exception removes its alert; --explain says which condition stopped it', () => {
+  const lines = [
+    JSON.stringify({ ...JSON.parse(ATTACK), event: { id: 'kept', category: ['network'] } }),
+    JSON.stringify({
+      ...JSON.parse(ATTACK),
+      '@timestamp': '2024-01-01T00:00:01Z',
+      event: { id: 'lab', category: ['network'] },
+      source: { ip: '192.168.7.7' },
+    }),
+  ].join('\n');
+  const tuning = join(dir, 'tuning.yaml');
+  writeFileSync(
+    tuning,
+    'rules:\n  rpc_to_internet:\n    exceptions:\n      - name: lab-net\n        when: { field: source.ip, in_cidr: 192.168.7.0/24 }\n',
+  );
+  const plain = picket(['replay', '-q', '-'], lines);
+  assert.equal(plain.stdout.trim().split('\n').length, 2, 'two alerts without tuning');
+  const tuned = picket(['replay', '-q', '--tuning', tuning, '-'], lines);
+  assert.equal(tuned.code, 0, tuned.stderr);
+  const ids = tuned.stdout
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { picket: { events: { event: { id: string } }[] } }).picket.events[0]!.event.id);
+  assert.deepEqual(ids, ['kept']);
+
+  const explained = picket(['replay', '-q', '--tuning', tuning, '--explain', '--event', 'lab', '-'], lines);
+  assert.equal(explained.code, 0, explained.stderr);
+  assert.match(explained.stdout, /exception lab-net: MATCHES/);
+  assert.match(explained.stdout, /\[x\] source\.ip in CIDR 192\.168\.7\.0\/24 \(value "192\.168\.7\.7"\)/);
+  assert.match(explained.stdout, /stopped by exception lab-net/);
+  assert.doesNotMatch(explained.stdout, /kept/, '--event limits the explanation to that event');
+
+  writeFileSync(tuning, 'rules:\n  rpc_to_internet:\n    exceptions: [ { name: x } ]\n');
+  const bad = picket(['replay', '--tuning', tuning, '-'], lines);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /tuning\.yaml: rules\.rpc_to_internet\.exceptions\[0\]/);
+});

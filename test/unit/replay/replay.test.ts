@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Alert } from '../../../src/alerts/alert.js';
+import type { TunedAlert } from '../../../src/tuning/tuner.js';
 import { formatSummary, replayFile } from '../../../src/replay/replay.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'picket-replay-test-'));
@@ -20,7 +20,7 @@ function attack(ms: number, n: number): string {
 }
 
 async function replay(file: string, opts: { chunkEvents?: number } = {}) {
-  const alerts: Alert[] = [];
+  const alerts: TunedAlert[] = [];
   const result = await replayFile(file, { ...opts, onAlert: (a) => void alerts.push(a) });
   return { alerts, result };
 }

@@ -149,6 +149,9 @@ Only keys picket knows are rendered (it refuses to start on an unknown one).
   "log" (dict "level" .Values.logLevel)
   "shutdown" (dict "graceMs" .Values.shutdownGraceMs)
 }}
+{{- if .Values.tuning }}
+{{- $_ := set $base "tuning" (dict "file" "/etc/picket/tuning/tuning.yaml") }}
+{{- end }}
 {{- $merged := mustMergeOverwrite $base (deepCopy (.Values.config | default dict)) }}
 {{- $_ := set $merged "http" (dict "host" "0.0.0.0" "port" .Values.containerPort) }}
 {{- toYaml $merged }}
