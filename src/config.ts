@@ -12,7 +12,12 @@ import { INPUT_FORMATS, type InputFormat } from './ecs/normalize/index.js';
 export interface PicketConfig {
   kafka: { brokers: string[]; clientId: string; groupId: string; connectionTimeoutMs: number };
   topics: { input: string[]; output: string; deadLetter: string };
-  input: { format: InputFormat; topicFormats: Record<string, InputFormat>; avroTopics: string[] };
+  input: {
+    format: InputFormat;
+    topicFormats: Record<string, InputFormat>;
+    avroTopics: string[];
+    maxMessageBytes: number;
+  };
   avro: { schemaDir: string; registryUrl: string; alertSchemaId: number };
   consumer: {
     fromBeginning: boolean;
@@ -24,7 +29,7 @@ export interface PicketConfig {
   http: { host: string; port: number };
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
   shutdown: { graceMs: number };
-  ordering: { latenessMs: number; topicLatenessMs: Record<string, number>; idleTimeoutMs: number };
+  ordering: { latenessMs: number; topicLatenessMs: Record<string, number>; idleTimeoutMs: number; maxAheadMs: number };
   state: {
     maxKeys: number;
     maxEntriesPerKey: number;
@@ -133,6 +138,13 @@ export const SETTINGS: readonly Setting[] = [
     doc:
       'Input topics whose records are Avro in the Confluent wire format (magic byte, schema id); the decoded ' +
       'record is then read with the topic input format. Schemas from avro.schemaDir and/or avro.registryUrl.',
+  },
+  {
+    path: 'input.maxMessageBytes',
+    env: ['PICKET_MAX_MESSAGE_BYTES'],
+    kind: { type: 'int', min: 1024, max: 104857600 },
+    default: 1048576,
+    doc: 'Larger records are dead-lettered unread (reason too_large); Kafka’s own default record limit is 1 MiB.',
   },
   {
     path: 'avro.schemaDir',
@@ -255,6 +267,16 @@ export const SETTINGS: readonly Setting[] = [
     doc:
       'Wall time without records after which a partition counts as idle: its event time then moves on with ' +
       'the wall clock, so its last events are not held back.',
+  },
+  {
+    path: 'ordering.maxAheadMs',
+    env: ['PICKET_MAX_AHEAD_MS'],
+    kind: { type: 'int', min: 0, max: 31536000000 },
+    default: 300000,
+    doc:
+      'How far event time may run ahead of the wall clock (0: no bound). An event further ahead is suspect: counted ' +
+      '(picket_future_events_total) and seen by the stateless detection only, so it cannot advance the watermark ' +
+      'and flush everyone else’s windows. Default 5 min, Kerberos’ clock-skew tolerance.',
   },
   {
     path: 'state.maxKeys',

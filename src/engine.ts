@@ -8,6 +8,21 @@
  * - push(): a stream (run). Stateless detections see each event at once; ordered ones see it
  *   through the reorder buffer (src/state/reorderBuffer.ts), in event-time order within the
  *   allowed lateness. Late events are counted and handed to the ordered detections at once.
+ *
+ * Time poisoning. In a stream, one event that claims to be from next year would raise the
+ * watermark by a year: every window of the partition would close and every later event would be
+ * late. So push() takes the wall clock and bounds how far event time may run ahead of it
+ * (`maxAheadMs`):
+ * - an event ahead of the clock by at most maxAheadMs (a host whose clock is a little fast) is
+ *   ordered and detected as usual, but moves the partition's event time only up to the wall clock:
+ *   its own release waits until the clock reaches it, and nobody else's events become late;
+ * - an event further ahead is suspect. It is counted (onFuture) and shown to the stateless
+ *   detections only (D1 still sees an RPC connection to the Internet from a host with a wrong
+ *   clock), never to the ordered ones: they could not place it in time without letting it move the
+ *   watermark, and holding it in their state would pin the partition's committed offset until the
+ *   wall clock reached it. It is not dead-lettered: it was read, and its stateless result stands.
+ * process() (replay: a sorted file, no wall clock) has no such bound: a sorted file's future event
+ * comes last and delays nothing.
  */
 import { buildAlert, type Alert } from './alerts/alert.js';
 import type { Detection, Finding } from './detectors/detection.js';
@@ -19,7 +34,23 @@ export interface EngineOptions {
   latenessMs?: number;
   /** Called for each late event (older than the watermark when it arrived). */
   onLate?: (event: EcsEvent) => void;
+  /**
+   * How far, in ms, an event's time may run ahead of the wall clock given to push() (see the
+   * module comment). Undefined, 0 or Infinity: no bound, push() ignores the clock (the engine
+   * stays pure; `run` sets it, DEFAULT_MAX_AHEAD_MS unless configured).
+   */
+  maxAheadMs?: number;
+  /** Called for each suspect event: more than maxAheadMs ahead of the wall clock. */
+  onFuture?: (event: EcsEvent, aheadMs: number) => void;
 }
+
+/**
+ * Five minutes: Kerberos's default tolerance for clock skew ("Maximum tolerance for computer clock
+ * synchronization"), so a Windows domain whose clocks are further apart already fails to log on.
+ * Within it, a fast clock costs only its own events a little delay (they move time no further than
+ * the wall clock).
+ */
+export const DEFAULT_MAX_AHEAD_MS = 5 * 60_000;
 
 function isOrdered(d: Detection): boolean {
   return d.ordered ?? d.onWatermark !== undefined;
@@ -31,6 +62,9 @@ export class Engine {
   private readonly ordered: { d: Detection; emit: (f: Finding) => void }[] = [];
   private readonly buffer: ReorderBuffer;
   private readonly onLate: ((event: EcsEvent) => void) | undefined;
+  private readonly onFuture: ((event: EcsEvent, aheadMs: number) => void) | undefined;
+  /** Undefined when there is no bound. */
+  private readonly maxAheadMs: number | undefined;
   private lastWatermark = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -44,6 +78,10 @@ export class Engine {
     }
     this.buffer = new ReorderBuffer(opts.latenessMs ?? 0);
     this.onLate = opts.onLate;
+    this.onFuture = opts.onFuture;
+    const ahead = opts.maxAheadMs;
+    if (ahead !== undefined && !(ahead >= 0)) throw new RangeError(`maxAheadMs must be >= 0 (got ${ahead})`);
+    this.maxAheadMs = ahead === undefined || ahead === 0 || ahead === Number.POSITIVE_INFINITY ? undefined : ahead;
   }
 
   /** In-order input: runs every detection on the event now; returns the alerts it completed. */
@@ -54,13 +92,26 @@ export class Engine {
     return this.take();
   }
 
-  /** Stream input: see the class comment. Returns the alerts completed by this arrival. */
-  push(event: EcsEvent): readonly Alert[] {
+  /**
+   * Stream input: see the module comment. `now` is the wall clock (epoch ms) when the event was
+   * read; without it (or without maxAheadMs) event time is not bounded. Returns the alerts
+   * completed by this arrival.
+   */
+  push(event: EcsEvent, now?: number): readonly Alert[] {
+    let observeAs = event.time;
+    if (now !== undefined && this.maxAheadMs !== undefined && event.time > now) {
+      if (event.time - now > this.maxAheadMs) {
+        this.onFuture?.(event, event.time - now);
+        for (const s of this.stateless) s.d.onEvent(event, s.emit);
+        return this.take();
+      }
+      observeAs = now;
+    }
     for (const s of this.stateless) s.d.onEvent(event, s.emit);
     if (this.ordered.length === 0) return this.take();
     if (!this.anyWants(event)) {
-      this.buffer.observe(event.time);
-    } else if (!this.buffer.push(event)) {
+      this.buffer.observe(observeAs);
+    } else if (!this.buffer.push(event, observeAs)) {
       this.onLate?.(event);
       for (const o of this.ordered) o.d.onEvent(event, o.emit);
     }

@@ -21,7 +21,11 @@ export function deadLetterRecord(
   detail: string,
 ): OutputRecord {
   const headers: Record<string, string | Buffer> = {};
-  for (const [k, v] of Object.entries(record.headers)) if (v !== undefined) headers[k] = v;
+  // Header names come from the producer: a `__proto__` header must be copied, not set the prototype.
+  for (const [k, v] of Object.entries(record.headers)) {
+    if (v !== undefined)
+      Object.defineProperty(headers, k, { value: v, enumerable: true, writable: true, configurable: true });
+  }
   headers[DEAD_LETTER_HEADERS.reason] = reason;
   headers[DEAD_LETTER_HEADERS.detail] = detail;
   headers[DEAD_LETTER_HEADERS.topic] = record.topic;

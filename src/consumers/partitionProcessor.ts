@@ -14,7 +14,14 @@
  */
 import type { Alert } from '../alerts/alert.js';
 import type { AvroDecodeResult } from '../ecs/avro.js';
-import { decodeEvent, eventFromDocument, type EcsEvent } from '../ecs/event.js';
+import {
+  decodeEvent,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  eventFromDocument,
+  MAX_DOCUMENT_DEPTH,
+  type DecodeLimits,
+  type EcsEvent,
+} from '../ecs/event.js';
 import { normalize, type InputFormat } from '../ecs/normalize/index.js';
 import type { Detection } from '../detectors/detection.js';
 import { Engine } from '../engine.js';
@@ -55,6 +62,14 @@ export interface PartitionOptions {
   readonly onLate?: (event: EcsEvent) => void;
   /** The tuning stage (exceptions, suppression, …) of this partition; none: everything is published. */
   readonly tuner?: Tuner;
+  /** Event time allowed ahead of the wall clock (Engine `maxAheadMs`; undefined, 0 or Infinity: no bound). */
+  readonly maxAheadMs?: number;
+  /** Called for each event further ahead of the wall clock than that (Engine `onFuture`). */
+  readonly onFuture?: (event: EcsEvent, aheadMs: number) => void;
+  /** Larger records are dead-lettered as `too_large` (default DEFAULT_MAX_MESSAGE_BYTES, 1 MiB). */
+  readonly maxMessageBytes?: number;
+  /** Deeper documents are dead-lettered as `too_deep` (default MAX_DOCUMENT_DEPTH). */
+  readonly maxDepth?: number;
 }
 
 const METADATA_VERSION = 1;
@@ -76,6 +91,7 @@ export class PartitionProcessor {
   readonly tuner: Tuner;
   private readonly deadLetterTopic: string;
   private readonly format: InputFormat;
+  private readonly limits: DecodeLimits;
   private resume: ResumePoint | undefined;
   private lastProcessed: number | undefined;
   /** Wall time each held trigger candidate was read, for the alert-delay metric. */
@@ -86,7 +102,16 @@ export class PartitionProcessor {
     readonly partition: number,
     opts: PartitionOptions,
   ) {
-    this.engine = new Engine(opts.detections, { latenessMs: opts.latenessMs, onLate: opts.onLate });
+    this.engine = new Engine(opts.detections, {
+      latenessMs: opts.latenessMs,
+      onLate: opts.onLate,
+      maxAheadMs: opts.maxAheadMs,
+      onFuture: opts.onFuture,
+    });
+    this.limits = {
+      maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      maxDepth: opts.maxDepth ?? MAX_DOCUMENT_DEPTH,
+    };
     this.deadLetterTopic = opts.deadLetterTopic;
     this.format = opts.format ?? 'ecs';
     this.resume = opts.resume;
@@ -103,11 +128,11 @@ export class PartitionProcessor {
     const origin = { kind: 'kafka', topic: record.topic, partition: record.partition, offset: record.offset } as const;
     const raw = record.value ?? new Uint8Array(0);
     let res: DecodeResult;
-    if (avro === undefined) res = decodeEvent(raw, origin, offset, this.format);
+    if (avro === undefined) res = decodeEvent(raw, origin, offset, this.format, this.limits);
     else if (!avro.ok) res = avro;
     else {
       const n = this.format === 'ecs' ? { ok: true as const, doc: avro.doc } : normalize(avro.doc, this.format);
-      res = n.ok ? eventFromDocument(n.doc, raw, origin, offset) : n;
+      res = n.ok ? eventFromDocument(n.doc, raw, origin, offset, this.limits.maxDepth) : n;
     }
     if (!res.ok) {
       return {
@@ -121,7 +146,7 @@ export class PartitionProcessor {
       };
     }
     this.readAt.set(res.event, now);
-    return this.filterPublished(this.engine.push(res.event));
+    return this.filterPublished(this.engine.push(res.event, now));
   }
 
   /** No record for `idleMs` of wall time: let event time move on and release what it passes. */

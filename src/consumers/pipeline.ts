@@ -385,6 +385,9 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       format: inputFormatFor(config, topic),
       ...(resume !== undefined ? { resume } : {}),
       onLate: () => metrics.lateEvents.inc({ topic }),
+      maxAheadMs: config.ordering.maxAheadMs,
+      onFuture: () => metrics.futureEvents.inc({ topic }),
+      maxMessageBytes: config.input.maxMessageBytes,
       tuner,
     });
     if (resume !== undefined) logger.info({ topic, partition, resume }, 'resuming partition');

@@ -40,7 +40,41 @@ export type UnreadableReason =
   | 'not_an_object'
   | 'missing_timestamp'
   | 'invalid_timestamp'
+  /** Longer than the allowed message size (DecodeLimits.maxMessageBytes). */
+  | 'too_large'
+  /** Objects and arrays nested deeper than DecodeLimits.maxDepth. */
+  | 'too_deep'
   | NormalizeReason;
+
+/**
+ * Bounds on what a message may cost before picket reads it. Messages come from the network: a
+ * hostile one must be refused cheaply, not read at whatever cost it asks for.
+ */
+export interface DecodeLimits {
+  /**
+   * Messages longer than this (bytes) are `too_large`, refused before they are decoded. Default:
+   * no limit here; the stream path (PartitionProcessor) applies DEFAULT_MAX_MESSAGE_BYTES.
+   */
+  readonly maxMessageBytes?: number;
+  /** Deepest nesting of objects and arrays read (the top-level object is 1). Default MAX_DOCUMENT_DEPTH. */
+  readonly maxDepth?: number;
+}
+
+/**
+ * Kafka's own default for the largest record (broker `message.max.bytes`, consumer
+ * `max.partition.fetch.bytes`): 1 MiB. A real ECS event is a few KB (the largest Windows events,
+ * PowerShell script blocks, are split by Windows at 32 KB).
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/**
+ * JSON.parse reads any depth without recursion, but picket's readers (FieldPath, the detections'
+ * category checks, alert building, JSON.stringify of an alert) recurse once per level, so a
+ * document of a few hundred thousand `[` would overflow the stack. Real ECS is at most about 6
+ * levels deep (Elasticsearch refuses mappings deeper than 20 by default); 64 leaves ample room
+ * and keeps every recursive reader far from the stack's limit.
+ */
+export const MAX_DOCUMENT_DEPTH = 64;
 
 export type DecodeResult =
   | { readonly ok: true; readonly event: EcsEvent }
@@ -58,12 +92,20 @@ export function decodeEvent(
   origin: Origin,
   arrival: number,
   format: InputFormat = 'ecs',
+  limits: DecodeLimits = {},
 ): DecodeResult {
+  const maxBytes = limits.maxMessageBytes ?? Number.POSITIVE_INFINITY;
+  const maxDepth = limits.maxDepth ?? MAX_DOCUMENT_DEPTH;
   let text: string;
   if (typeof raw === 'string') {
+    // A string's UTF-8 length is between its length and three times it: count only when in doubt.
+    if (raw.length * 3 > maxBytes && (raw.length > maxBytes || Buffer.byteLength(raw) > maxBytes)) {
+      return tooLarge(Buffer.byteLength(raw), maxBytes);
+    }
     text = raw;
   } else {
     if (raw.length === 0) return { ok: false, reason: 'empty', detail: 'empty message' };
+    if (raw.length > maxBytes) return tooLarge(raw.length, maxBytes);
     try {
       text = utf8.decode(raw);
     } catch {
@@ -77,12 +119,17 @@ export function decodeEvent(
   } catch (err) {
     return { ok: false, reason: 'invalid_json', detail: (err as Error).message.slice(0, 200) };
   }
+  // Checked before normalizing too: the normalizers do not recurse, but what they copy does.
+  if (nestsDeeperThan(doc, maxDepth)) return tooDeep(maxDepth);
   if (format !== 'ecs' && isJsonObject(doc)) {
+    const parsed = doc;
     const n = normalize(doc, format);
     if (!n.ok) return { ok: false, reason: n.reason, detail: n.detail };
     doc = n.doc;
+    // ECS passes through as the same object, already checked; a normalized document is new.
+    if (doc === parsed) return readEvent(doc, raw, origin, arrival);
   }
-  return eventFromDocument(doc, raw, origin, arrival);
+  return eventFromDocument(doc, raw, origin, arrival, maxDepth);
 }
 
 /** The second half of decoding, for callers that already hold a parsed document. */
@@ -91,7 +138,13 @@ export function eventFromDocument(
   raw: string | Uint8Array,
   origin: Origin,
   arrival: number,
+  maxDepth = MAX_DOCUMENT_DEPTH,
 ): DecodeResult {
+  if (nestsDeeperThan(doc, maxDepth)) return tooDeep(maxDepth);
+  return readEvent(doc, raw, origin, arrival);
+}
+
+function readEvent(doc: unknown, raw: string | Uint8Array, origin: Origin, arrival: number): DecodeResult {
   if (!isJsonObject(doc)) {
     const kind = Array.isArray(doc) ? 'an array' : doc === null ? 'null' : `a ${typeof doc}`;
     return { ok: false, reason: 'not_an_object', detail: `JSON value is ${kind}, not an object` };
@@ -105,6 +158,37 @@ export function eventFromDocument(
   }
   const sequence = firstNumber(doc, SEQUENCE);
   return { ok: true, event: { doc, time, sequence, arrival, origin, raw } };
+}
+
+function tooLarge(bytes: number, max: number): DecodeResult {
+  return { ok: false, reason: 'too_large', detail: `message of ${bytes} bytes is larger than ${max} bytes` };
+}
+
+function tooDeep(max: number): DecodeResult {
+  return { ok: false, reason: 'too_deep', detail: `objects and arrays nested more than ${max} levels deep` };
+}
+
+/**
+ * True when `v` nests objects and arrays more than `max` levels (a top-level object or array is
+ * level 1). Recursive, but never more than `max` frames deep; stops at the first level too deep.
+ */
+export function nestsDeeperThan(v: unknown, max: number): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  if (max <= 0) return true;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (typeof x === 'object' && x !== null && nestsDeeperThan(x, max - 1)) return true;
+    }
+    return false;
+  }
+  const o = v as JsonObject;
+  // JSON.parse makes only own, enumerable properties; `o[k]` of an own `__proto__` reads that own one.
+  for (const k in o) {
+    const x = o[k];
+    if (typeof x === 'object' && x !== null && nestsDeeperThan(x, max - 1)) return true;
+  }
+  return false;
 }
 
 /** Total order of detections.md: event time, then `event.sequence` (missing last), then arrival. */

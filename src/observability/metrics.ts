@@ -66,6 +66,13 @@ export class PicketMetrics {
     registers: [this.registry],
   });
 
+  readonly futureEvents = new Counter({
+    name: 'picket_future_events_total',
+    help: 'Events further ahead of the wall clock than ordering.maxAheadMs: seen by the stateless detection only, time not advanced.',
+    labelNames: ['topic'],
+    registers: [this.registry],
+  });
+
   readonly stateEvictions = new Counter({
     name: 'picket_state_evictions_total',
     help: 'State entries dropped by a bound before they expired, by detection and reason.',

@@ -39,11 +39,12 @@ export class ReorderBuffer {
 
   /**
    * Adds an event; returns false (and keeps nothing) when it is late. Call release() afterwards to
-   * take what the watermark has passed.
+   * take what the watermark has passed. `observeAs` is the time the event moves event time on to:
+   * its own, unless the caller holds back an event that claims to be ahead of the wall clock.
    */
-  push(event: EcsEvent): boolean {
+  push(event: EcsEvent, observeAs: number = event.time): boolean {
     if (event.time < this.mark) return false;
-    this.observe(event.time);
+    this.observe(observeAs);
     this.heapPush(event);
     return true;
   }
