@@ -6,7 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { alertToJson } from './alerts/alert.js';
-import { ConfigError, configReference, loadConfig, type PicketConfig } from './config.js';
+import { ConfigError, configReference, loadConfig, redactedConfig, type PicketConfig } from './config.js';
 import { DETECTION_KEYS } from './detectors/registry.js';
 import { INPUT_FORMATS, isInputFormat } from './ecs/normalize/index.js';
 import { formatSummary, replayFile } from './replay/replay.js';
@@ -105,7 +105,7 @@ function configCommand(args: string[]): number {
     return 0;
   }
   const config = loadConfig({ file: values.config as string | undefined });
-  process.stdout.write(JSON.stringify(config, null, 2) + '\n');
+  process.stdout.write(JSON.stringify(redactedConfig(config), null, 2) + '\n');
   return 0;
 }
 
