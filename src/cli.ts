@@ -10,7 +10,7 @@ import { eventId, type EcsEvent } from './ecs/event.js';
 import { explainAlert, explainEvent } from './tuning/explain.js';
 import type { Decision } from './tuning/tuner.js';
 import { EMPTY_TUNING, loadTuningFile, type Tuning } from './tuning/tuningConfig.js';
-import { ConfigError, configReference, loadConfig, type PicketConfig } from './config.js';
+import { ConfigError, configReference, loadConfig, redactedConfig, type PicketConfig } from './config.js';
 import { DETECTION_KEYS, detectionOptionsFrom } from './detectors/registry.js';
 import { INPUT_FORMATS, isInputFormat } from './ecs/normalize/index.js';
 import { formatSummary, replayFile } from './replay/replay.js';
@@ -116,7 +116,7 @@ function configCommand(args: string[]): number {
     return 0;
   }
   const config = loadConfig({ file: values.config as string | undefined });
-  process.stdout.write(JSON.stringify(config, null, 2) + '\n');
+  process.stdout.write(JSON.stringify(redactedConfig(config), null, 2) + '\n');
   return 0;
 }
 

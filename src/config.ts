@@ -10,7 +10,14 @@ import { DETECTION_KEYS } from './detectors/registry.js';
 import { INPUT_FORMATS, type InputFormat } from './ecs/normalize/index.js';
 
 export interface PicketConfig {
-  kafka: { brokers: string[]; clientId: string; groupId: string; connectionTimeoutMs: number };
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    groupId: string;
+    connectionTimeoutMs: number;
+    ssl: KafkaSslConfig;
+    sasl: KafkaSaslConfig;
+  };
   topics: { input: string[]; output: string; deadLetter: string };
   input: {
     format: InputFormat;
@@ -44,11 +51,34 @@ export interface PicketConfig {
   };
 }
 
+export interface KafkaSslConfig {
+  enabled: boolean;
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  /** Resolved at load: from kafka.ssl.keyPassword or the file kafka.ssl.keyPasswordFile. */
+  keyPassword: string;
+  keyPasswordFile: string;
+  rejectUnauthorized: boolean;
+  servername: string;
+}
+
+export const SASL_MECHANISMS = ['none', 'plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+
+export interface KafkaSaslConfig {
+  mechanism: SaslMechanism;
+  username: string;
+  /** Resolved at load: from kafka.sasl.password or the file kafka.sasl.passwordFile. */
+  password: string;
+  passwordFile: string;
+}
+
 type Kind =
   | { type: 'string'; pattern?: RegExp; hint?: string; allowEmpty?: boolean }
   | { type: 'int'; min: number; max: number }
   | { type: 'bool' }
-  | { type: 'enum'; values: readonly string[] }
+  | { type: 'enum'; values: readonly string[]; ignoreCase?: boolean }
   | { type: 'list'; item?: RegExp; hint?: string; values?: readonly string[]; nonEmpty: boolean }
   | { type: 'intMap'; key: RegExp; keyHint: string; min: number; max: number }
   | { type: 'enumMap'; key: RegExp; keyHint: string; values: readonly string[] };
@@ -59,6 +89,8 @@ export interface Setting {
   readonly kind: Kind;
   readonly default: unknown;
   readonly doc: string;
+  /** A secret: never printed (`picket config`, errors, logs). */
+  readonly secret?: boolean;
 }
 
 const HOST_PORT = /^[^\s:,]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/;
@@ -92,6 +124,92 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'int', min: 100, max: 600000 },
     default: 10000,
     doc: 'Time to wait for a broker connection before failing.',
+  },
+  {
+    path: 'kafka.ssl.enabled',
+    env: ['KAFKA_SSL', 'PICKET_KAFKA_SSL'],
+    kind: { type: 'bool' },
+    default: false,
+    doc: 'Connect to the brokers over TLS. The system CAs are trusted unless kafka.ssl.caFile is given.',
+  },
+  {
+    path: 'kafka.ssl.caFile',
+    env: ['KAFKA_SSL_CA_FILE', 'PICKET_KAFKA_SSL_CA_FILE'],
+    kind: { type: 'string', allowEmpty: true },
+    default: '',
+    doc: 'A PEM file of the CA certificates to trust instead of the system CAs.',
+  },
+  {
+    path: 'kafka.ssl.certFile',
+    env: ['KAFKA_SSL_CERT_FILE', 'PICKET_KAFKA_SSL_CERT_FILE'],
+    kind: { type: 'string', allowEmpty: true },
+    default: '',
+    doc: 'A PEM client certificate (chain) for mutual TLS; needs kafka.ssl.keyFile.',
+  },
+  {
+    path: 'kafka.ssl.keyFile',
+    env: ['KAFKA_SSL_KEY_FILE', 'PICKET_KAFKA_SSL_KEY_FILE'],
+    kind: { type: 'string', allowEmpty: true },
+    default: '',
+    doc: 'The PEM private key of kafka.ssl.certFile.',
+  },
+  {
+    path: 'kafka.ssl.keyPassword',
+    env: ['KAFKA_SSL_KEY_PASSWORD', 'PICKET_KAFKA_SSL_KEY_PASSWORD'],
+    kind: { type: 'string', allowEmpty: true },
+    default: '',
+    secret: true,
+    doc: 'Passphrase of an encrypted kafka.ssl.keyFile (secret: never printed).',
+  },
+  {
+    path: 'kafka.ssl.keyPasswordFile',
+    env: ['KAFKA_SSL_KEY_PASSWORD_FILE', 'PICKET_KAFKA_SSL_KEY_PASSWORD_FILE'],
+    kind: { type: 'string', allowEmpty: true },
+    default: '',
+    doc: 'A file holding kafka.ssl.keyPassword (read at start; one trailing newline is ignored).',
+  },
+  {
+    path: 'kafka.ssl.rejectUnauthorized',
+    env: ['KAFKA_SSL_REJECT_UNAUTHORIZED', 'PICKET_KAFKA_SSL_REJECT_UNAUTHORIZED'],
+    kind: { type: 'bool' },
+    default: true,
+    doc: 'Verify the broker certificate and host name. Turn off only to try things out.',
+  },
+  {
+    path: 'kafka.ssl.servername',
+    env: ['KAFKA_SSL_SERVERNAME', 'PICKET_KAFKA_SSL_SERVERNAME'],
+    kind: { type: 'string', allowEmpty: true },
+    default: '',
+    doc: 'TLS server name (SNI) sent to every broker, when it differs from the broker host names.',
+  },
+  {
+    path: 'kafka.sasl.mechanism',
+    env: ['KAFKA_SASL_MECHANISM', 'PICKET_KAFKA_SASL_MECHANISM'],
+    kind: { type: 'enum', values: SASL_MECHANISMS, ignoreCase: true },
+    default: 'none',
+    doc: 'SASL authentication: none, plain (only over TLS), scram-sha-256 or scram-sha-512.',
+  },
+  {
+    path: 'kafka.sasl.username',
+    env: ['KAFKA_SASL_USERNAME', 'PICKET_KAFKA_SASL_USERNAME'],
+    kind: { type: 'string', allowEmpty: true },
+    default: '',
+    doc: 'SASL user name; required with a mechanism.',
+  },
+  {
+    path: 'kafka.sasl.password',
+    env: ['KAFKA_SASL_PASSWORD', 'PICKET_KAFKA_SASL_PASSWORD'],
+    kind: { type: 'string', allowEmpty: true },
+    default: '',
+    secret: true,
+    doc: 'SASL password (secret: never printed); or kafka.sasl.passwordFile.',
+  },
+  {
+    path: 'kafka.sasl.passwordFile',
+    env: ['KAFKA_SASL_PASSWORD_FILE', 'PICKET_KAFKA_SASL_PASSWORD_FILE'],
+    kind: { type: 'string', allowEmpty: true },
+    default: '',
+    doc: 'A file holding the SASL password (read at start; one trailing newline is ignored), e.g. a mounted Secret.',
   },
   {
     path: 'topics.input',
@@ -402,6 +520,7 @@ export function loadConfig(opts: LoadOptions = {}): PicketConfig {
   const env = opts.env ?? process.env;
   const fileValues = opts.file === undefined ? {} : readYaml(opts.file);
   const out: Record<string, unknown> = {};
+  const sources = new Map<string, string>();
   for (const s of SETTINGS) {
     let value = s.default;
     let source = 'default';
@@ -423,9 +542,127 @@ export function loadConfig(opts: LoadOptions = {}): PicketConfig {
       source = 'command line';
     }
     assign(out, s.path, validate(s, value, source));
+    sources.set(s.path, source);
   }
-  return out as unknown as PicketConfig;
+  const config = out as unknown as PicketConfig;
+  resolveKafkaSecurity(config, (path) => sources.get(path) ?? 'default');
+  return config;
 }
+
+/**
+ * Cross-setting checks of TLS and SASL, and the `*File` secrets read into their settings.
+ * Messages name keys and files, never a secret's value or a file's content.
+ */
+function resolveKafkaSecurity(config: PicketConfig, sourceOf: (path: string) => string): void {
+  const { ssl, sasl } = config.kafka;
+  const fail = (key: string, reason: string): never => {
+    throw new ConfigError(key, sourceOf(key), reason);
+  };
+  ssl.keyPassword = secretFrom(ssl.keyPassword, ssl.keyPasswordFile, 'kafka.ssl.keyPassword', sourceOf);
+  sasl.password = secretFrom(sasl.password, sasl.passwordFile, 'kafka.sasl.password', sourceOf);
+
+  for (const key of ['caFile', 'certFile', 'keyFile'] as const) {
+    if (ssl[key] !== '' && !ssl.enabled) {
+      fail(`kafka.ssl.${key}`, 'is set but kafka.ssl.enabled is false (KAFKA_SSL=true turns TLS on)');
+    }
+  }
+  if (ssl.certFile !== '' && ssl.keyFile === '') fail('kafka.ssl.keyFile', 'is required with kafka.ssl.certFile');
+  if (ssl.keyFile !== '' && ssl.certFile === '') fail('kafka.ssl.certFile', 'is required with kafka.ssl.keyFile');
+  if (ssl.keyPassword !== '' && ssl.keyFile === '') {
+    fail('kafka.ssl.keyPassword', 'is set but there is no kafka.ssl.keyFile');
+  }
+  checkPemFile(ssl.caFile, 'kafka.ssl.caFile', 'CERTIFICATE', sourceOf);
+  checkPemFile(ssl.certFile, 'kafka.ssl.certFile', 'CERTIFICATE', sourceOf);
+  checkPemFile(ssl.keyFile, 'kafka.ssl.keyFile', 'PRIVATE KEY', sourceOf);
+
+  if (sasl.mechanism === 'none') {
+    if (sasl.username !== '' || sasl.password !== '') {
+      const key = sasl.username !== '' ? 'kafka.sasl.username' : 'kafka.sasl.password';
+      fail(key, `is set but kafka.sasl.mechanism is none (one of ${SASL_MECHANISMS.slice(1).join(', ')})`);
+    }
+    return;
+  }
+  const required = `is required with kafka.sasl.mechanism ${sasl.mechanism} (${sourceOf('kafka.sasl.mechanism')})`;
+  if (sasl.username === '') throw new ConfigError('kafka.sasl.username', 'not set', required);
+  if (sasl.password === '') {
+    throw new ConfigError('kafka.sasl.password', 'not set', `${required}; or set kafka.sasl.passwordFile`);
+  }
+}
+
+/** A PEM file must be readable and hold the expected block; the message names the path, never the content. */
+export function readPemFile(file: string, key: string, label: string, source: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError(key, source, `cannot read ${file} (${code})`);
+  }
+  // "PRIVATE KEY" also matches "RSA PRIVATE KEY", "EC PRIVATE KEY" and "ENCRYPTED PRIVATE KEY".
+  if (!new RegExp(`-----BEGIN [A-Z ]*${label}-----`).test(text)) {
+    throw new ConfigError(key, source, `${file} holds no PEM ${label.toLowerCase()}`);
+  }
+  return text;
+}
+
+function checkPemFile(file: string, key: string, label: string, sourceOf: (path: string) => string): void {
+  if (file !== '') readPemFile(file, key, label, sourceOf(key));
+}
+
+/** A secret given inline or as a file path (not both); a file is read now, its last newline dropped. */
+function secretFrom(inline: string, file: string, key: string, sourceOf: (path: string) => string): string {
+  if (file === '') return inline;
+  const fileKey = `${key}File`;
+  if (inline !== '') {
+    throw new ConfigError(fileKey, sourceOf(fileKey), `set either ${key} or ${fileKey}, not both`);
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError(fileKey, sourceOf(fileKey), `cannot read ${file} (${code})`);
+  }
+  const value = text.replace(/\r?\n$/, '');
+  if (value === '') throw new ConfigError(fileKey, sourceOf(fileKey), `${file} is empty`);
+  return value;
+}
+
+/** The secrets of a configuration (non-empty), for scrubbing them from anything printed. */
+export function secretValues(config: PicketConfig): string[] {
+  const out = [config.kafka.sasl.password, config.kafka.ssl.keyPassword];
+  const registryPassword = urlPassword(config.avro.registryUrl);
+  if (registryPassword !== undefined) out.push(registryPassword);
+  return out.filter((s) => s !== '');
+}
+
+function urlPassword(url: string): string | undefined {
+  if (url === '') return undefined;
+  try {
+    const p = new URL(url).password;
+    return p === '' ? undefined : decodeURIComponent(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The configuration as `picket config` prints it: secrets replaced by "<redacted>". */
+export function redactedConfig(config: PicketConfig): PicketConfig {
+  const copy = structuredClone(config) as unknown as Record<string, unknown>;
+  for (const s of SETTINGS) {
+    if (s.secret !== true) continue;
+    if (lookup(copy, s.path) !== '') assign(copy, s.path, REDACTED);
+  }
+  const out = copy as unknown as PicketConfig;
+  if (urlPassword(out.avro.registryUrl) !== undefined) {
+    const u = new URL(out.avro.registryUrl);
+    u.password = 'redacted';
+    out.avro.registryUrl = u.toString();
+  }
+  return out;
+}
+
+export const REDACTED = '<redacted>';
 
 function readYaml(file: string): Record<string, unknown> {
   let text: string;
@@ -515,7 +752,8 @@ function fromEnvText(kind: Kind, text: string): unknown {
 
 function validate(s: Setting, value: unknown, source: string): unknown {
   const fail = (reason: string): never => {
-    throw new ConfigError(s.path, source, `${reason} (got ${JSON.stringify(value)})`);
+    const got = s.secret === true ? REDACTED : JSON.stringify(value);
+    throw new ConfigError(s.path, source, `${reason} (got ${got})`);
   };
   const k = s.kind;
   switch (k.type) {
@@ -531,9 +769,11 @@ function validate(s: Setting, value: unknown, source: string): unknown {
     case 'bool':
       if (typeof value !== 'boolean') return fail('must be true or false');
       return value;
-    case 'enum':
-      if (typeof value !== 'string' || !k.values.includes(value)) return fail(`must be one of ${k.values.join(', ')}`);
-      return value;
+    case 'enum': {
+      const v = typeof value === 'string' && k.ignoreCase === true ? value.toLowerCase() : value;
+      if (typeof v !== 'string' || !k.values.includes(v)) return fail(`must be one of ${k.values.join(', ')}`);
+      return v;
+    }
     case 'list': {
       const list = typeof value === 'string' ? [value] : value;
       if (!Array.isArray(list)) return fail('must be a list');

@@ -4,8 +4,9 @@
  * in, and prints each alert as a readable line as it arrives, until Ctrl-C (or --duration).
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config.js';
+import { loadConfig, secretValues } from '../config.js';
 import { createKafkajsClient } from '../consumers/kafkajs.js';
+import { kafkaSecurityOptions } from '../consumers/kafkaSecurity.js';
 import { startPipeline } from '../consumers/pipeline.js';
 import { formatAlertLine } from '../demo/alertLine.js';
 import { generateTraffic } from '../demo/sampleTraffic.js';
@@ -70,12 +71,14 @@ export async function demoCommand(args: string[]): Promise<number> {
         'http.port': Number(values['http-port']),
       },
     });
-    const logger = createLogger(config.log.level);
+    const logger = createLogger(config.log.level, 'picket', { secrets: secretValues(config) });
     const metrics = new PicketMetrics();
+    // With --brokers, the demo talks to a secured cluster as `run` does (kafka.ssl.*, kafka.sasl.*).
     const client = createKafkajsClient({
       brokers: config.kafka.brokers,
       clientId: 'picket-demo',
       connectionTimeoutMs: config.kafka.connectionTimeoutMs,
+      ...kafkaSecurityOptions(config),
       logger,
     });
     const admin = client.admin();

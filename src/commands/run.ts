@@ -4,15 +4,21 @@
  * On a signal: stop fetching, finish the batch, publish and commit, leave the group, exit 0 —
  * or exit 1 if that takes longer than shutdown.graceMs.
  */
-import { ConfigError, type PicketConfig } from '../config.js';
+import { ConfigError, secretValues, type PicketConfig } from '../config.js';
 import { createKafkajsClient } from '../consumers/kafkajs.js';
+import { explainKafkaStartError, kafkaSecurityOptions } from '../consumers/kafkaSecurity.js';
 import { startPipeline } from '../consumers/pipeline.js';
 import { startHttp } from '../observability/http.js';
 import { createLogger } from '../observability/logger.js';
 import { PicketMetrics } from '../observability/metrics.js';
 
 export async function runCommand(config: PicketConfig): Promise<number> {
-  const logger = createLogger(config.log.level);
+  // Before anything listens: unreadable certificate files are a configuration error (exit 2).
+  const security = kafkaSecurityOptions(config);
+  const logger = createLogger(config.log.level, 'picket', { secrets: secretValues(config) });
+  if (config.kafka.sasl.mechanism === 'plain' && !config.kafka.ssl.enabled) {
+    logger.warn('kafka.sasl.mechanism plain without kafka.ssl.enabled sends the password in clear text');
+  }
   const metrics = new PicketMetrics();
   let pipeline: Awaited<ReturnType<typeof startPipeline>> | undefined;
   const http = await startHttp(config.http.host, config.http.port, metrics, () =>
@@ -34,6 +40,7 @@ export async function runCommand(config: PicketConfig): Promise<number> {
     brokers: config.kafka.brokers,
     clientId: config.kafka.clientId,
     connectionTimeoutMs: config.kafka.connectionTimeoutMs,
+    ...security,
     logger,
   });
   try {
@@ -43,7 +50,13 @@ export async function runCommand(config: PicketConfig): Promise<number> {
       await http.close();
       throw err;
     }
-    logger.fatal({ err }, 'picket could not start');
+    const explained = explainKafkaStartError(err, config);
+    if (explained !== undefined) {
+      logger.fatal({ errorName: (err as Error).name }, explained);
+      process.stderr.write(`picket: ${explained}\n`);
+    } else {
+      logger.fatal({ err }, 'picket could not start');
+    }
     await http.close();
     return 1;
   }

@@ -33,13 +33,34 @@ export interface LocalKafkaOptions {
   startupTimeoutMs?: number;
   /** Progress messages (download, start, stop). Default: silent. */
   log?: (msg: string) => void;
+  /**
+   * A secured client listener (SASL_SSL) instead of the PLAINTEXT one: `brokers` is then the
+   * SASL_SSL address, and a PLAINTEXT listener stays on loopback for the broker itself (inter-broker
+   * traffic, the readiness probe) as `plaintextBrokers`.
+   */
+  security?: LocalKafkaSecurity;
+}
+
+export interface LocalKafkaSecurity {
+  /** PEM files: the broker certificate (chain) and its unencrypted PKCS#8 key, and the CA that signs clients. */
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+  /** Client certificates: required (mutual TLS), requested, or none. Default: 'required'. */
+  clientAuth?: 'required' | 'requested' | 'none';
+  /** SCRAM users, written at format time (kafka-storage --add-scram). */
+  scramUsers?: readonly { name: string; password: string }[];
+  /** SASL/PLAIN users (JAAS). */
+  plainUsers?: readonly { name: string; password: string }[];
 }
 
 export type KafkaArtifactOptions = Pick<LocalKafkaOptions, 'cacheDir' | 'kafkaVersion' | 'log'>;
 
 export interface LocalKafka {
-  /** Bootstrap address, "127.0.0.1:PORT". */
+  /** Bootstrap address, "127.0.0.1:PORT" (the SASL_SSL listener when `security` is set). */
   brokers: string;
+  /** The PLAINTEXT listener: the same as `brokers` unless `security` is set. */
+  plaintextBrokers: string;
   /** Temp dir holding server.properties and the log dirs; removed by stop(). */
   dataDir: string;
   /** SIGTERM, then SIGKILL after 15 s; removes dataDir. Safe to call more than once. */
@@ -279,19 +300,22 @@ async function startOnce(opts: LocalKafkaOptions, classpath: string, log4jConfig
   const logFile = path.resolve(opts.logFile ?? path.join(workDir, 'broker.log'));
   let child: ChildProcess | undefined;
   try {
-    const [port, controllerPort] = await freePorts(2);
+    const [port, controllerPort, securePort] = await freePorts(opts.security ? 3 : 2);
     const propsFile = path.join(workDir, 'server.properties');
-    await fs.writeFile(propsFile, serverProperties(opts, workDir, port!, controllerPort!));
+    let props = serverProperties(opts, workDir, port!, controllerPort!);
+    if (opts.security) props += await secureProperties(opts.security, port!, controllerPort!, securePort!);
+    await fs.writeFile(propsFile, props, { mode: 0o600 });
     await fs.mkdir(path.dirname(logFile), { recursive: true });
     await fs.writeFile(logFile, '');
     const jvm = [...jvmArgs(classpath, log4jConfig, logFile), ...(opts.extraJvmArgs ?? [])];
 
-    await formatStorage(jvm, propsFile);
+    await formatStorage(jvm, propsFile, scramArgs(opts.security));
     child = spawnBroker(jvm, propsFile, logFile, workDir);
-    const brokers = `127.0.0.1:${port}`;
-    await waitUntilReady(brokers, child, logFile, opts.startupTimeoutMs ?? 90_000, opts.logFile !== undefined);
+    const plaintextBrokers = `127.0.0.1:${port}`;
+    const brokers = opts.security ? `127.0.0.1:${securePort}` : plaintextBrokers;
+    await waitUntilReady(plaintextBrokers, child, logFile, opts.startupTimeoutMs ?? 90_000, opts.logFile !== undefined);
     opts.log?.(`Kafka broker ready at ${brokers} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return { brokers, dataDir: workDir, stop: stopper(child, workDir, opts.log) };
+    return { brokers, plaintextBrokers, dataDir: workDir, stop: stopper(child, workDir, opts.log) };
   } catch (err) {
     if (child) await killAndWait(child);
     await fs.rm(workDir, { recursive: true, force: true });
@@ -331,6 +355,56 @@ function serverProperties(opts: LocalKafkaOptions, workDir: string, port: number
       .map(([k, v]) => `${k}=${v}`)
       .join('\n') + '\n'
   );
+}
+
+/**
+ * A SASL_SSL listener beside the PLAINTEXT one (which stays for inter-broker traffic). PEM stores
+ * need no keytool: the truststore is a PEM file; the keystore is given inline because Kafka wants a
+ * key password for a PEM keystore file but not for an inline, unencrypted key.
+ */
+async function secureProperties(
+  sec: LocalKafkaSecurity,
+  port: number,
+  controllerPort: number,
+  securePort: number,
+): Promise<string> {
+  const oneLine = (pem: string): string => pem.trim().split(/\r?\n/).join(' \\\n  ');
+  const chain = await fs.readFile(sec.certFile, 'utf8');
+  const key = await fs.readFile(sec.keyFile, 'utf8');
+  const jaas = (module: string, users: readonly { name: string; password: string }[] = []): string =>
+    `${module} required${users.map((u) => ` user_${u.name}="${u.password}"`).join('')};`;
+  const l = 'listener.name.sasl_ssl';
+  const props: Record<string, string> = {
+    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort},SASL_SSL://127.0.0.1:${securePort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port},SASL_SSL://127.0.0.1:${securePort}`,
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL',
+    'sasl.enabled.mechanisms': 'SCRAM-SHA-512,SCRAM-SHA-256,PLAIN',
+    [`${l}.scram-sha-512.sasl.jaas.config`]: jaas('org.apache.kafka.common.security.scram.ScramLoginModule'),
+    [`${l}.scram-sha-256.sasl.jaas.config`]: jaas('org.apache.kafka.common.security.scram.ScramLoginModule'),
+    [`${l}.plain.sasl.jaas.config`]: jaas('org.apache.kafka.common.security.plain.PlainLoginModule', sec.plainUsers),
+    [`${l}.ssl.keystore.type`]: 'PEM',
+    [`${l}.ssl.keystore.certificate.chain`]: oneLine(chain),
+    [`${l}.ssl.keystore.key`]: oneLine(key),
+    [`${l}.ssl.truststore.type`]: 'PEM',
+    [`${l}.ssl.truststore.location`]: sec.caFile,
+    [`${l}.ssl.client.auth`]: sec.clientAuth ?? 'required',
+  };
+  return (
+    Object.entries(props)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n'
+  );
+}
+
+/** `--add-scram` arguments: each user gets both SCRAM mechanisms. */
+function scramArgs(sec: LocalKafkaSecurity | undefined): string[] {
+  const out: string[] = [];
+  for (const u of sec?.scramUsers ?? []) {
+    for (const m of ['SCRAM-SHA-256', 'SCRAM-SHA-512']) {
+      out.push('--add-scram', `${m}=[name="${u.name}",password="${u.password}"]`);
+    }
+  }
+  return out;
 }
 
 /** Binds all ports at once so they are distinct, then releases them for the broker. */
@@ -376,8 +450,10 @@ function javaBin(): string {
  * 16-byte UUID in Kafka's base64url form, generated here to save a JVM start for `random-uuid`.
  * (`--standalone` is for dynamic quorums; we configure static controller.quorum.voters.)
  */
-async function formatStorage(jvm: string[], propsFile: string): Promise<void> {
-  const clusterId = randomBytes(16).toString('base64url');
+async function formatStorage(jvm: string[], propsFile: string, extraArgs: string[] = []): Promise<void> {
+  // An id starting with "-" would be read as an option by the tool's argument parser.
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
   await run('kafka-storage format', javaBin(), [
     ...jvm,
     'kafka.tools.StorageTool',
@@ -386,6 +462,7 @@ async function formatStorage(jvm: string[], propsFile: string): Promise<void> {
     clusterId,
     '-c',
     propsFile,
+    ...extraArgs,
   ]);
 }
 

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import { startLocalKafka } from '../../src/localkafka/localBroker.js';
 
 export interface TestKafka {
@@ -43,8 +43,17 @@ export async function startTestKafka(): Promise<TestKafka> {
 }
 
 /** Creates topics (replication factor 1) and waits until every partition has a leader. */
-export async function createTopics(brokers: string[], topics: TopicSpec[]): Promise<void> {
-  const admin = new Kafka({ clientId: 'picket-test-admin', brokers, logLevel: logLevel.NOTHING }).admin();
+export async function createTopics(
+  brokers: string[],
+  topics: TopicSpec[],
+  connection: Pick<KafkaConfig, 'ssl' | 'sasl'> = {},
+): Promise<void> {
+  const admin = new Kafka({
+    clientId: 'picket-test-admin',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    ...connection,
+  }).admin();
   await admin.connect();
   try {
     await admin.createTopics({

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type KafkaConfig } from 'kafkajs';
 import { REPO_ROOT } from './datasets.js';
 
 export async function freePort(): Promise<number> {
@@ -29,9 +29,12 @@ export interface PicketProcess {
   metrics(): Promise<string>;
 }
 
-export async function startPicket(env: Record<string, string>): Promise<PicketProcess> {
+/** Connection settings (TLS, SASL) for the test clients of a secured broker. */
+export type TestConnection = Pick<KafkaConfig, 'ssl' | 'sasl'>;
+
+export async function startPicket(env: Record<string, string>, args: string[] = []): Promise<PicketProcess> {
   const port = await freePort();
-  const child = spawn(join(REPO_ROOT, 'bin', 'picket'), ['run'], {
+  const child = spawn(join(REPO_ROOT, 'bin', 'picket'), ['run', ...args], {
     env: { ...process.env, PICKET_HTTP_PORT: String(port), PICKET_HTTP_HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -81,10 +84,16 @@ export class TopicCollector {
   constructor(
     private readonly brokers: string[],
     private readonly topic: string,
+    private readonly connection: TestConnection = {},
   ) {}
 
   async start(): Promise<void> {
-    const kafka = new Kafka({ clientId: 'picket-test-collector', brokers: this.brokers, logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      clientId: 'picket-test-collector',
+      brokers: this.brokers,
+      logLevel: logLevel.NOTHING,
+      ...this.connection,
+    });
     this.consumer = kafka.consumer({ groupId: `collector-${this.topic}-${Date.now()}` });
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
@@ -121,8 +130,9 @@ export async function produce(
   brokers: string[],
   topic: string,
   messages: { key?: string | null; value: string | Buffer; partition?: number }[],
+  connection: TestConnection = {},
 ): Promise<void> {
-  const kafka = new Kafka({ clientId: 'picket-test-producer', brokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'picket-test-producer', brokers, logLevel: logLevel.NOTHING, ...connection });
   const producer = kafka.producer();
   await producer.connect();
   try {
