@@ -59,7 +59,9 @@ export type GroupEvent =
   | { readonly type: 'joined'; readonly assignment: Readonly<Record<string, readonly number[]>> }
   | { readonly type: 'rebalancing' }
   | { readonly type: 'stopped' }
-  | { readonly type: 'crashed'; readonly error: Error; readonly restarting: boolean };
+  | { readonly type: 'crashed'; readonly error: Error; readonly restarting: boolean }
+  /** A fetch or heartbeat succeeded: the broker is there (liveness.ts). */
+  | { readonly type: 'contact' };
 
 export interface StreamConsumer {
   connect(): Promise<void>;

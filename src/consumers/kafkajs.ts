@@ -239,6 +239,10 @@ class KafkajsConsumer implements StreamConsumer {
     this.consumer.on(ev.CRASH, (e) =>
       listener({ type: 'crashed', error: e.payload.error, restarting: e.payload.restart }),
     );
+    // Contact with the broker. While it is gone the consumer retries silently for a long time
+    // (until the retries run out and it restarts), so readiness cannot wait for a crash.
+    this.consumer.on(ev.FETCH, () => listener({ type: 'contact' }));
+    this.consumer.on(ev.HEARTBEAT, () => listener({ type: 'contact' }));
   }
 
   disconnect(): Promise<void> {

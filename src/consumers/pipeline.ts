@@ -41,6 +41,7 @@ import type {
   RecordProducer,
   StreamConsumer,
 } from './client.js';
+import { ConsumerLiveness, stallThresholdMs } from './liveness.js';
 import { parseCommitMetadata, PartitionProcessor, type RecordOutcome } from './partitionProcessor.js';
 
 /** A durable detection's changelog topic and its partition count. */
@@ -103,6 +104,8 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   const slots = new Map<string, PartitionSlot>();
   let assignment: Readonly<Record<string, readonly number[]>> = {};
   const slotKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+  // In touch with the broker? (A broker outage: liveness.ts.)
+  const liveness = new ConsumerLiveness(stallThresholdMs(config.consumer.sessionTimeoutMs), now);
 
   const avroTopics = new Set(config.input.avroTopics);
   let avro: AvroDecoder | undefined;
@@ -220,7 +223,8 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         state.joined = true;
         state.rebalancing = false;
         assignment = e.assignment;
-        dropRevoked();
+        liveness.contact();
+        dropAllPartitions();
         prefetchRestores();
         metrics.rebalances.inc();
         metrics.assignedPartitions.set(Object.values(assignment).reduce((n, p) => n + p.length, 0));
@@ -235,10 +239,13 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         break;
       case 'crashed':
         logger.error({ err: e.error, restarting: e.restarting }, 'consumer crashed');
-        if (!e.restarting) {
-          state.joined = false;
-          resolveStopped();
-        }
+        // Not ready until it has joined again (a restarting consumer rejoins: 'joined').
+        state.joined = false;
+        liveness.lose();
+        if (!e.restarting) resolveStopped();
+        break;
+      case 'contact':
+        liveness.contact();
         break;
     }
     updateReady();
@@ -249,19 +256,34 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   }
 
   function isReady(): boolean {
-    return state.joined && !state.rebalancing && state.producerConnected && !state.stopping && state.restoring === 0;
+    return (
+      state.joined &&
+      !state.rebalancing &&
+      state.producerConnected &&
+      !state.stopping &&
+      state.restoring === 0 &&
+      liveness.isLive()
+    );
   }
 
   /**
-   * A partition this instance no longer owns is dropped with its state: its new owner re-reads it
-   * from the committed offset (which never passes state still needed) and rebuilds the windows.
+   * After every join the consumer reads each assigned partition again from its committed offset
+   * (kafkajs starts a new offset manager per generation), also the partitions it kept: a rebalance,
+   * or a restart after a crash such as a broker outage. So every partition is dropped with its
+   * state and rebuilt from the records after that offset (which never passes state still needed),
+   * and the commit metadata recognises the alerts already published. Records fed a second time into
+   * state kept in memory would publish their alerts again. A partition this instance no longer owns
+   * is rebuilt the same way by its new owner.
    */
-  function dropRevoked(): void {
-    for (const [key, slot] of slots) {
-      const p = slot.processor;
-      if (!(assignment[p.topic] ?? []).includes(p.partition)) slots.delete(key);
-    }
+  function dropAllPartitions(): void {
+    slots.clear();
+    // State being read back for the previous assignment may predate commits made since.
+    restores.clear();
+    generation++;
   }
+
+  /** Counts group joins: a slot built for an earlier assignment is not kept. */
+  let generation = 0;
 
   /** Durable state being read back, by input partition (slotKey). */
   const restores = new Map<string, Promise<RestoredState>>();
@@ -350,6 +372,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     const key = slotKey(topic, partition);
     const existing = slots.get(key);
     if (existing !== undefined) return existing;
+    const builtFor = generation;
     const detections = buildDetections();
     const tuner = new Tuner(tuning(), {
       onDecision: (detection, outcome, exception) => {
@@ -399,7 +422,9 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       lastCommitAt: now(),
       uncommitted: false,
     };
-    slots.set(key, slot);
+    // A join while this was being built: its batch is stale (kafkajs will not let it process) and
+    // the partition is rebuilt for the new assignment.
+    if (builtFor === generation) slots.set(key, slot);
     return slot;
   }
 
@@ -546,9 +571,12 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
 
   /** Idle partitions: event time moves on with the wall clock after ordering.idleTimeoutMs. */
   async function tickIdle(): Promise<void> {
+    // Out of touch with the broker, silence says nothing about the sources: see liveness.ts.
+    if (!liveness.isLive()) return;
     const t = now();
     for (const slot of slots.values()) {
-      const idle = t - slot.lastRecordAt;
+      // Idleness counts from the last record, or from when broker contact came back after an outage.
+      const idle = t - Math.max(slot.lastRecordAt, liveness.idleSince());
       // Held events, or suppression windows and breaker minutes waiting for event time to pass them.
       const waiting = slot.processor.buffered > 0 || slot.processor.tuner.size > 0;
       if (idle < config.ordering.idleTimeoutMs || !waiting) continue;
@@ -567,6 +595,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
 
   /** State-size gauges are read from the partitions when Prometheus scrapes. */
   metrics.onCollect(() => {
+    updateReady(); // liveness changes with time, not only with events
     const sizes = new Map<string, number>();
     let buffered = 0;
     for (const slot of slots.values()) {
@@ -581,6 +610,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   let ticking = false;
   const idleTimer = setInterval(
     () => {
+      updateReady(); // liveness changes with time, not only with events
       if (ticking || state.stopping) return;
       ticking = true;
       tickIdle()
@@ -612,6 +642,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         client: client.name,
         restoring: state.restoring,
         tuning: reloader === undefined ? 'none' : tuning().version,
+        brokerContactAgoMs: liveness.sinceContactMs() ?? null,
       },
     }),
     reloadTuning: () => {

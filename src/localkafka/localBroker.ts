@@ -54,6 +54,8 @@ export interface LocalKafkaSecurity {
   plainUsers?: readonly { name: string; password: string }[];
 }
 
+export type PauseSignal = 'SIGTERM' | 'SIGKILL' | 'SIGSTOP';
+
 export type KafkaArtifactOptions = Pick<LocalKafkaOptions, 'cacheDir' | 'kafkaVersion' | 'log'>;
 
 export interface LocalKafka {
@@ -65,6 +67,19 @@ export interface LocalKafka {
   dataDir: string;
   /** SIGTERM, then SIGKILL after 15 s; removes dataDir. Safe to call more than once. */
   stop(): Promise<void>;
+  /**
+   * Stops the broker process (SIGTERM with the same grace as stop(), or SIGKILL for a crash) but
+   * keeps its data dir: resume() brings back the same cluster, topics, records and committed group
+   * offsets. SIGSTOP freezes it instead (a hung broker: connections stay open, nothing answers).
+   * For outage tests. Does nothing when already paused.
+   */
+  pause(opts?: { signal?: PauseSignal }): Promise<void>;
+  /**
+   * Starts a paused broker again with the same server.properties (same ports, cluster id and log
+   * dirs) and resolves once it answers admin requests. Does nothing when it is running. Fails if
+   * another process took one of its ports meanwhile (possible in principle: they were free).
+   */
+  resume(): Promise<void>;
 }
 
 const DEFAULT_KAFKA_VERSION = '4.1.1';
@@ -275,7 +290,7 @@ function isAlive(pid: number): boolean {
 /**
  * Starts a fresh single-node KRaft broker on free loopback ports with its own temp data dir and
  * resolves once it answers admin requests. Every start formats new storage with a new cluster id,
- * so nothing carries over between runs.
+ * so nothing carries over between runs (pause() and resume() keep them within one run).
  */
 export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<LocalKafka> {
   const classpath = await ensureKafkaArtifacts(opts);
@@ -315,7 +330,7 @@ async function startOnce(opts: LocalKafkaOptions, classpath: string, log4jConfig
     const brokers = opts.security ? `127.0.0.1:${securePort}` : plaintextBrokers;
     await waitUntilReady(plaintextBrokers, child, logFile, opts.startupTimeoutMs ?? 90_000, opts.logFile !== undefined);
     opts.log?.(`Kafka broker ready at ${brokers} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return { brokers, plaintextBrokers, dataDir: workDir, stop: stopper(child, workDir, opts.log) };
+    return new RunningBroker({ brokers, plaintextBrokers, workDir, jvm, propsFile, logFile, opts }, child);
   } catch (err) {
     if (child) await killAndWait(child);
     await fs.rm(workDir, { recursive: true, force: true });
@@ -546,22 +561,129 @@ async function probe(brokers: string): Promise<boolean> {
   }
 }
 
-function stopper(child: ChildProcess, workDir: string, log?: (msg: string) => void): () => Promise<void> {
-  let stopping: Promise<void> | undefined;
-  return () => {
-    stopping ??= (async () => {
-      if (isRunning(child)) {
-        child.kill('SIGTERM');
-        if (!(await exitsWithin(child, STOP_GRACE_MS))) {
-          log?.('Kafka broker ignored SIGTERM for 15 s, killing it');
-          await killAndWait(child);
-        }
-      }
-      await fs.rm(workDir, { recursive: true, force: true });
-      log?.('Kafka broker stopped');
+interface BrokerSetup {
+  brokers: string;
+  /** The loopback PLAINTEXT listener (the readiness probe); `brokers` when no security is set. */
+  plaintextBrokers: string;
+  workDir: string;
+  jvm: string[];
+  propsFile: string;
+  logFile: string;
+  opts: LocalKafkaOptions;
+}
+
+/** A started broker: stop() for good, or pause() and resume() on the same ports and data. */
+class RunningBroker implements LocalKafka {
+  readonly brokers: string;
+  readonly plaintextBrokers: string;
+  readonly dataDir: string;
+  /** undefined while paused (stopped); frozen while paused with SIGSTOP. */
+  private child: ChildProcess | undefined;
+  private frozen = false;
+  private stopping: Promise<void> | undefined;
+  /** pause() and resume() run one at a time, in call order. */
+  private transition: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly setup: BrokerSetup,
+    child: ChildProcess,
+  ) {
+    this.brokers = setup.brokers;
+    this.plaintextBrokers = setup.plaintextBrokers;
+    this.dataDir = setup.workDir;
+    this.child = child;
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.transition.catch(() => undefined);
+      this.thaw();
+      if (this.child) await terminate(this.child, 'SIGTERM', this.setup.opts.log);
+      this.child = undefined;
+      await fs.rm(this.setup.workDir, { recursive: true, force: true });
+      this.setup.opts.log?.('Kafka broker stopped');
     })();
-    return stopping;
-  };
+    return this.stopping;
+  }
+
+  pause(opts: { signal?: PauseSignal } = {}): Promise<void> {
+    return this.serialise(async () => {
+      if (this.child === undefined || this.frozen) return;
+      const signal = opts.signal ?? 'SIGTERM';
+      if (signal === 'SIGSTOP') {
+        this.child.kill('SIGSTOP');
+        this.frozen = true;
+        this.setup.opts.log?.(`Kafka broker at ${this.brokers} frozen (SIGSTOP)`);
+        return;
+      }
+      await terminate(this.child, signal, this.setup.opts.log);
+      this.child = undefined;
+      this.setup.opts.log?.(`Kafka broker at ${this.brokers} paused (data kept in ${this.setup.workDir})`);
+    });
+  }
+
+  resume(): Promise<void> {
+    return this.serialise(async () => {
+      const { jvm, propsFile, logFile, workDir, opts } = this.setup;
+      const started = Date.now();
+      if (this.child !== undefined && this.frozen) {
+        this.thaw();
+        await waitUntilReady(
+          this.plaintextBrokers,
+          this.child,
+          logFile,
+          opts.startupTimeoutMs ?? 90_000,
+          opts.logFile !== undefined,
+        );
+        opts.log?.(`Kafka broker at ${this.brokers} thawed after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        return;
+      }
+      if (this.child !== undefined) return;
+      const child = spawnBroker(jvm, propsFile, logFile, workDir);
+      try {
+        await waitUntilReady(
+          this.plaintextBrokers,
+          child,
+          logFile,
+          opts.startupTimeoutMs ?? 90_000,
+          opts.logFile !== undefined,
+        );
+      } catch (err) {
+        await killAndWait(child);
+        throw err;
+      }
+      this.child = child;
+      opts.log?.(`Kafka broker at ${this.brokers} resumed after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    });
+  }
+
+  /** A frozen JVM would not act on SIGTERM, nor answer again: SIGCONT first. */
+  private thaw(): void {
+    if (this.frozen && this.child && isRunning(this.child)) this.child.kill('SIGCONT');
+    this.frozen = false;
+  }
+
+  private serialise(work: () => Promise<void>): Promise<void> {
+    if (this.stopping) return Promise.reject(new Error('the Kafka broker was stopped'));
+    const next = this.transition.catch(() => undefined).then(work);
+    this.transition = next;
+    return next;
+  }
+}
+
+/** SIGTERM (then SIGKILL after STOP_GRACE_MS), or SIGKILL at once; resolves when it has exited. */
+async function terminate(
+  child: ChildProcess,
+  signal: 'SIGTERM' | 'SIGKILL',
+  log?: (msg: string) => void,
+): Promise<void> {
+  if (!isRunning(child)) return;
+  if (signal === 'SIGKILL') return killAndWait(child);
+  child.kill('SIGTERM');
+  if (!(await exitsWithin(child, STOP_GRACE_MS))) {
+    log?.('Kafka broker ignored SIGTERM for 15 s, killing it');
+    await killAndWait(child);
+  }
 }
 
 function isRunning(child: ChildProcess): boolean {
