@@ -10,7 +10,13 @@ import { DETECTION_KEYS } from './detectors/registry.js';
 import { INPUT_FORMATS, type InputFormat } from './ecs/normalize/index.js';
 
 export interface PicketConfig {
-  kafka: { brokers: string[]; clientId: string; groupId: string; connectionTimeoutMs: number };
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    groupId: string;
+    connectionTimeoutMs: number;
+    client: KafkaClientKind;
+  };
   topics: { input: string[]; output: string; deadLetter: string };
   input: { format: InputFormat; topicFormats: Record<string, InputFormat>; avroTopics: string[] };
   avro: { schemaDir: string; registryUrl: string; alertSchemaId: number };
@@ -32,6 +38,10 @@ export interface PicketConfig {
     rdpSpike: { bucketSpanMs: number; scoreThreshold: number; sketchThreshold: number; maxNewSources: number };
   };
 }
+
+/** The Kafka client libraries picket can run on (src/consumers/clientFactory.ts). */
+export const KAFKA_CLIENTS = ['kafkajs', 'librdkafka'] as const;
+export type KafkaClientKind = (typeof KAFKA_CLIENTS)[number];
 
 type Kind =
   | { type: 'string'; pattern?: RegExp; hint?: string; allowEmpty?: boolean }
@@ -81,6 +91,15 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'int', min: 100, max: 600000 },
     default: 10000,
     doc: 'Time to wait for a broker connection before failing.',
+  },
+  {
+    path: 'kafka.client',
+    env: ['PICKET_KAFKA_CLIENT'],
+    kind: { type: 'enum', values: KAFKA_CLIENTS },
+    default: 'kafkajs',
+    doc:
+      'Kafka client library: kafkajs (pure JavaScript) or librdkafka (the optional dependency ' +
+      '@confluentinc/kafka-javascript, built natively at install; see "Kafka client" above).',
   },
   {
     path: 'topics.input',

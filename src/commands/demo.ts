@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
-import { createKafkajsClient } from '../consumers/kafkajs.js';
+import { createKafkaClient } from '../consumers/clientFactory.js';
 import { startPipeline } from '../consumers/pipeline.js';
 import { formatAlertLine } from '../demo/alertLine.js';
 import { generateTraffic } from '../demo/sampleTraffic.js';
@@ -72,12 +72,7 @@ export async function demoCommand(args: string[]): Promise<number> {
     });
     const logger = createLogger(config.log.level);
     const metrics = new PicketMetrics();
-    const client = createKafkajsClient({
-      brokers: config.kafka.brokers,
-      clientId: 'picket-demo',
-      connectionTimeoutMs: config.kafka.connectionTimeoutMs,
-      logger,
-    });
+    const client = await createKafkaClient(config, logger, { clientId: 'picket-demo' });
     const admin = client.admin();
     await admin.ensureTopics([
       { topic: 'demo-ecs-events', numPartitions: 3 },

@@ -4,7 +4,7 @@
  * or exit 1 if that takes longer than shutdown.graceMs.
  */
 import { ConfigError, type PicketConfig } from '../config.js';
-import { createKafkajsClient } from '../consumers/kafkajs.js';
+import { createKafkaClient } from '../consumers/clientFactory.js';
 import { startPipeline } from '../consumers/pipeline.js';
 import { startHttp } from '../observability/http.js';
 import { createLogger } from '../observability/logger.js';
@@ -29,13 +29,8 @@ export async function runCommand(config: PicketConfig): Promise<number> {
     }
   });
 
-  const client = createKafkajsClient({
-    brokers: config.kafka.brokers,
-    clientId: config.kafka.clientId,
-    connectionTimeoutMs: config.kafka.connectionTimeoutMs,
-    logger,
-  });
   try {
+    const client = await createKafkaClient(config, logger);
     pipeline = await Promise.race([startPipeline({ config, client, logger, metrics }), shutdown.then(() => undefined)]);
   } catch (err) {
     if (err instanceof ConfigError) {
