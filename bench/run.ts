@@ -27,7 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
-import { createKafkajsClient } from '../src/consumers/kafkajs.js';
+import { createKafkaClient } from '../src/consumers/clientFactory.js';
 import type { KafkaClient } from '../src/consumers/client.js';
 import { PartitionProcessor } from '../src/consumers/partitionProcessor.js';
 import { createDetections } from '../src/detectors/registry.js';
@@ -98,8 +98,10 @@ log(`parse only ${parseOnlyEps} ev/s, engine ${engineEps} ev/s (${engineAlerts} 
 const local = process.env.KAFKA_BROKERS === undefined ? await startLocalKafka() : undefined;
 const brokers = (process.env.KAFKA_BROKERS ?? local!.brokers).split(',');
 const logger = createLogger('error');
-const clientName = process.env.PICKET_KAFKA_CLIENT ?? 'kafkajs';
-const client: KafkaClient = createKafkajsClient({ brokers, clientId: 'bench', connectionTimeoutMs: 10000, logger });
+// The client `picket run` uses too: kafka.client from the environment (PICKET_KAFKA_CLIENT).
+const clientConfig = loadConfig({ overrides: { 'kafka.brokers': brokers } });
+const clientName = clientConfig.kafka.client;
+const client: KafkaClient = await createKafkaClient(clientConfig, logger, { clientId: 'bench' });
 const suffix = Date.now().toString(36);
 const inputTopic = `bench-in-${suffix}`;
 const admin = client.admin();

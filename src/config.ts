@@ -17,6 +17,7 @@ export interface PicketConfig {
     connectionTimeoutMs: number;
     ssl: KafkaSslConfig;
     sasl: KafkaSaslConfig;
+    client: KafkaClientKind;
   };
   topics: { input: string[]; output: string; deadLetter: string };
   input: {
@@ -73,6 +74,10 @@ export interface KafkaSaslConfig {
   password: string;
   passwordFile: string;
 }
+
+/** The Kafka client libraries picket can run on (src/consumers/clientFactory.ts). */
+export const KAFKA_CLIENTS = ['kafkajs', 'librdkafka'] as const;
+export type KafkaClientKind = (typeof KAFKA_CLIENTS)[number];
 
 type Kind =
   | { type: 'string'; pattern?: RegExp; hint?: string; allowEmpty?: boolean }
@@ -210,6 +215,15 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'string', allowEmpty: true },
     default: '',
     doc: 'A file holding the SASL password (read at start; one trailing newline is ignored), e.g. a mounted Secret.',
+  },
+  {
+    path: 'kafka.client',
+    env: ['PICKET_KAFKA_CLIENT'],
+    kind: { type: 'enum', values: KAFKA_CLIENTS },
+    default: 'kafkajs',
+    doc:
+      'Kafka client library: kafkajs (pure JavaScript) or librdkafka (the optional dependency ' +
+      '@confluentinc/kafka-javascript, built natively at install; see "Kafka client" above).',
   },
   {
     path: 'topics.input',

@@ -5,8 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig, secretValues } from '../config.js';
-import { createKafkajsClient } from '../consumers/kafkajs.js';
-import { kafkaSecurityOptions } from '../consumers/kafkaSecurity.js';
+import { createKafkaClient } from '../consumers/clientFactory.js';
+import { kafkaSecurityOptions, librdkafkaSecurity } from '../consumers/kafkaSecurity.js';
 import { startPipeline } from '../consumers/pipeline.js';
 import { formatAlertLine } from '../demo/alertLine.js';
 import { generateTraffic } from '../demo/sampleTraffic.js';
@@ -74,12 +74,10 @@ export async function demoCommand(args: string[]): Promise<number> {
     const logger = createLogger(config.log.level, 'picket', { secrets: secretValues(config) });
     const metrics = new PicketMetrics();
     // With --brokers, the demo talks to a secured cluster as `run` does (kafka.ssl.*, kafka.sasl.*).
-    const client = createKafkajsClient({
-      brokers: config.kafka.brokers,
+    const client = await createKafkaClient(config, logger, {
       clientId: 'picket-demo',
-      connectionTimeoutMs: config.kafka.connectionTimeoutMs,
-      ...kafkaSecurityOptions(config),
-      logger,
+      kafkajs: kafkaSecurityOptions(config),
+      librdkafka: librdkafkaSecurity(config),
     });
     const admin = client.admin();
     await admin.ensureTopics([

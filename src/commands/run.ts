@@ -5,8 +5,8 @@
  * or exit 1 if that takes longer than shutdown.graceMs.
  */
 import { ConfigError, secretValues, type PicketConfig } from '../config.js';
-import { createKafkajsClient } from '../consumers/kafkajs.js';
-import { explainKafkaStartError, kafkaSecurityOptions } from '../consumers/kafkaSecurity.js';
+import { createKafkaClient } from '../consumers/clientFactory.js';
+import { explainKafkaStartError, kafkaSecurityOptions, librdkafkaSecurity } from '../consumers/kafkaSecurity.js';
 import { startPipeline } from '../consumers/pipeline.js';
 import { startHttp } from '../observability/http.js';
 import { createLogger } from '../observability/logger.js';
@@ -36,14 +36,11 @@ export async function runCommand(config: PicketConfig): Promise<number> {
     }
   });
 
-  const client = createKafkajsClient({
-    brokers: config.kafka.brokers,
-    clientId: config.kafka.clientId,
-    connectionTimeoutMs: config.kafka.connectionTimeoutMs,
-    ...security,
-    logger,
-  });
   try {
+    const client = await createKafkaClient(config, logger, {
+      kafkajs: security,
+      librdkafka: librdkafkaSecurity(config),
+    });
     pipeline = await Promise.race([startPipeline({ config, client, logger, metrics }), shutdown.then(() => undefined)]);
   } catch (err) {
     if (err instanceof ConfigError) {

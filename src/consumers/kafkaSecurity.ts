@@ -30,6 +30,29 @@ export function kafkaSecurityOptions(config: PicketConfig): KafkaSecurityOptions
   return out;
 }
 
+/** The same settings as librdkafka properties (kafka.client librdkafka). */
+export function librdkafkaSecurity(config: PicketConfig): Record<string, string | boolean> {
+  const { ssl, sasl } = config.kafka;
+  const props: Record<string, string | boolean> = {};
+  const saslOn = sasl.mechanism !== 'none';
+  if (!ssl.enabled && !saslOn) return props;
+  props['security.protocol'] = ssl.enabled ? (saslOn ? 'sasl_ssl' : 'ssl') : 'sasl_plaintext';
+  if (ssl.enabled) {
+    if (ssl.caFile !== '') props['ssl.ca.location'] = ssl.caFile;
+    if (ssl.certFile !== '') props['ssl.certificate.location'] = ssl.certFile;
+    if (ssl.keyFile !== '') props['ssl.key.location'] = ssl.keyFile;
+    if (ssl.keyPassword !== '') props['ssl.key.password'] = ssl.keyPassword;
+    props['enable.ssl.certificate.verification'] = ssl.rejectUnauthorized;
+    if (!ssl.rejectUnauthorized) props['ssl.endpoint.identification.algorithm'] = 'none';
+  }
+  if (saslOn) {
+    props['sasl.mechanisms'] = saslMechanismName(sasl.mechanism);
+    props['sasl.username'] = sasl.username;
+    props['sasl.password'] = sasl.password;
+  }
+  return props;
+}
+
 /** How the mechanism is usually written (SCRAM-SHA-512), for messages. */
 export function saslMechanismName(mechanism: string): string {
   return mechanism.toUpperCase();

@@ -342,7 +342,11 @@ class KafkajsAdmin implements KafkaAdmin {
     await this.connect();
     const res = await this.admin.fetchOffsets({ groupId, topics: [topic] });
     const out = new Map<number, CommittedOffset>();
-    for (const p of res[0]?.partitions ?? []) out.set(p.partition, { offset: p.offset, metadata: p.metadata });
+    for (const p of res[0]?.partitions ?? []) {
+      // librdkafka's node binding commits metadata with its C string's terminating NUL: not part of it.
+      const metadata = p.metadata === null ? null : p.metadata.replace(/\0+$/, '');
+      out.set(p.partition, { offset: p.offset, metadata });
+    }
     return out;
   }
 

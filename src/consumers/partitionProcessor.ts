@@ -78,7 +78,8 @@ const METADATA_VERSION = 1;
 export function parseCommitMetadata(text: string | null | undefined): ResumePoint | undefined {
   if (text === null || text === undefined || text === '') return undefined;
   try {
-    const m = JSON.parse(text) as { v?: unknown; m?: unknown; w?: unknown };
+    // librdkafka's node binding commits metadata with its C string's terminating NUL.
+    const m = JSON.parse(text.replace(/\0+$/, '')) as { v?: unknown; m?: unknown; w?: unknown };
     if (m.v !== METADATA_VERSION || typeof m.m !== 'number') return undefined;
     return { publishedThrough: m.m, watermark: typeof m.w === 'number' ? m.w : Number.NEGATIVE_INFINITY };
   } catch {
