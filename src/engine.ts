@@ -26,7 +26,7 @@
  */
 import { buildAlert, type Alert } from './alerts/alert.js';
 import type { Detection, Finding } from './detectors/detection.js';
-import type { EcsEvent } from './ecs/event.js';
+import { detachRaw, type EcsEvent } from './ecs/event.js';
 import { ReorderBuffer } from './state/reorderBuffer.js';
 
 export interface EngineOptions {
@@ -111,10 +111,18 @@ export class Engine {
     if (this.ordered.length === 0) return this.take();
     if (!this.anyWants(event)) {
       this.buffer.observe(observeAs);
-    } else if (!this.buffer.push(event, observeAs)) {
+      return this.releaseAndTake();
+    }
+    // Held in the buffer, maybe kept in state: it must not pin the client's fetch buffer.
+    detachRaw(event);
+    if (!this.buffer.push(event, observeAs)) {
       this.onLate?.(event);
       for (const o of this.ordered) o.d.onEvent(event, o.emit);
     }
+    return this.releaseAndTake();
+  }
+
+  private releaseAndTake(): readonly Alert[] {
     this.releaseBuffered();
     return this.take();
   }

@@ -246,23 +246,37 @@ export class RemoteServicesDetector implements Detection {
   }
 
   /** Only network and process events can be a stage: the allocation-free category check. */
+  /**
+   * Exactly the events onEvent acts on: a Windows service child or services.exe connection. Any
+   * other network or process event changes nothing, so it is not held in the reorder buffer (most
+   * of a real stream is network and process events).
+   */
   wants(event: EcsEvent): boolean {
-    return stageCategories(event.doc) !== 0;
+    return this.stagesOf(event.doc) !== 0;
   }
 
   onEvent(event: EcsEvent, emit: Emit): void {
     const doc = event.doc;
-    const stages = stageCategories(doc);
-    if (stages === 0 || !keywordEquals(doc, HOST_OS_TYPE, 'windows')) return;
+    const stages = this.stagesOf(doc);
     // An event in both categories is tried as a child first: it cannot pair with itself either way.
-    if ((stages & PROCESS) !== 0 && isServiceChild(doc)) {
+    if ((stages & PROCESS) !== 0) {
       const key = joinKey(doc, PARENT_ENTITY_ID);
       if (key !== undefined) this.onChild(event, key, emit);
     }
-    if ((stages & NETWORK) !== 0 && isServicesConnection(doc)) {
+    if ((stages & NETWORK) !== 0) {
       const key = joinKey(doc, PROCESS_ENTITY_ID);
       if (key !== undefined) this.onConnection(event, key, emit);
     }
+  }
+
+  /** The stages the event can be: PROCESS if a service child, NETWORK if a services.exe connection. */
+  private stagesOf(doc: JsonObject): number {
+    const categories = stageCategories(doc);
+    if (categories === 0 || !keywordEquals(doc, HOST_OS_TYPE, 'windows')) return 0;
+    let stages = 0;
+    if ((categories & PROCESS) !== 0 && isServiceChild(doc)) stages |= PROCESS;
+    if ((categories & NETWORK) !== 0 && isServicesConnection(doc)) stages |= NETWORK;
+    return stages;
   }
 
   onWatermark(watermark: number): void {

@@ -22,7 +22,10 @@ export interface EcsEvent {
   /** Arrival order within its partition or file: the Kafka offset or the line number. */
   readonly arrival: number;
   readonly origin: Origin;
-  /** The message exactly as read; alert ids are derived from it. */
+  /**
+   * The message exactly as read; alert ids are derived from it. May be a view into a larger buffer
+   * (a Kafka fetch response) until detachRaw() copies it out, when the event is kept in state.
+   */
   readonly raw: string | Uint8Array;
 }
 
@@ -209,6 +212,20 @@ export function datasetIs(doc: JsonObject, dataset: string): boolean {
 
 export function eventId(event: EcsEvent): string | undefined {
   return firstKeyword(event.doc, EVENT_ID);
+}
+
+/**
+ * Gives the event its own copy of `raw` when it is a view into a larger buffer. A Kafka client
+ * hands each record's value as a slice of the fetch response (megabytes); an event kept in state
+ * for minutes (a mapper flow in D2, the first event of a D4 bucket) would keep that whole response
+ * alive, and memory would grow with the input rate (seen in the soak: +350 MB/min at 5 k events/s).
+ */
+export function detachRaw(event: EcsEvent): void {
+  const raw = event.raw;
+  if (typeof raw === 'string' || raw.byteLength === raw.buffer.byteLength) return;
+  const copy = Buffer.from(new ArrayBuffer(raw.byteLength));
+  copy.set(raw);
+  (event as { raw: string | Uint8Array }).raw = copy;
 }
 
 const fingerprints = new WeakMap<EcsEvent, string>();

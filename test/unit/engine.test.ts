@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { rng } from '../../src/demo/sampleTraffic.js';
 import type { Detection, Emit } from '../../src/detectors/detection.js';
 import { RPC_TO_INTERNET_RULE } from '../../src/detectors/rpcToInternet.js';
-import { compareEvents, type EcsEvent } from '../../src/ecs/event.js';
+import { compareEvents, decodeEvent, fingerprint, type EcsEvent } from '../../src/ecs/event.js';
+import { createDetections } from '../../src/detectors/registry.js';
 import { Engine } from '../../src/engine.js';
 import { ecsEvent } from '../support/events.js';
 
@@ -83,4 +84,28 @@ test('every event moves event time on, also those no detection keeps', () => {
   engine.push(ecsEvent({ '@timestamp': 12_000 }, 2));
   assert.deepEqual(d.seen, [1], 'released by an event it does not want');
   assert.equal(engine.watermark, 11_000);
+});
+
+test('an event kept in the reorder buffer or in state does not pin the buffer its bytes were read from', () => {
+  // A Kafka client hands record values as slices of the fetch response.
+  const response = Buffer.alloc(1 << 20);
+  const json = JSON.stringify({
+    '@timestamp': '2024-01-01T00:00:00Z',
+    event: { id: 'm1', category: ['network'] },
+    network: { transport: 'tcp' },
+    source: { ip: '10.0.0.5', port: 50000 },
+    destination: { ip: '10.0.0.10', port: 135 },
+  });
+  const at = response.write(json, 4096);
+  const value = response.subarray(4096, 4096 + at);
+  const res = decodeEvent(value, { kind: 'kafka', topic: 't', partition: 0, offset: '7' }, 7);
+  assert.ok(res.ok);
+  const fp = fingerprint(res.event);
+  const engine = new Engine(createDetections(), { latenessMs: 1000 });
+  engine.push(res.event);
+  const raw = res.event.raw as Uint8Array;
+  assert.notEqual(raw.buffer, response.buffer, 'the mapper flow kept by D2 has its own copy');
+  assert.equal(raw.byteLength, raw.buffer.byteLength);
+  assert.equal(Buffer.from(raw).toString(), json, 'the same bytes');
+  assert.equal(fingerprint(res.event), fp, 'and the same fingerprint (alert ids do not change)');
 });

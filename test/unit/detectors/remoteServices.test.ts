@@ -401,15 +401,15 @@ test('dotted and mixed documents read as nested ones', () => {
   assert.equal(inOrder([{ ...arrayed, event: [{ category: 'network' }] }, child(100)]).length, 1);
 });
 
-test('wants() agrees with event.category on every layout and costs no FieldPath read', () => {
+test('wants() holds exactly for the events onEvent acts on, on every event.category layout', () => {
   const d = new RemoteServicesDetector(ctx());
   const CATEGORY = field('event.category');
-  const wanted = new Set(['network', 'process']);
-  const docs: Doc[] = [
+  const layouts: Doc[] = [
     { event: { category: 'network' } },
     { event: { category: ['file', 'process'] } },
     { 'event.category': ['network'] },
     { event: [{ category: 'authentication' }, { category: ['process'] }] },
+    { event: [{ category: 'authentication' }, { category: ['network'] }] },
     { event: { category: [['network']] } },
     { event: { category: 'Network' } },
     { event: { category: ['network_traffic'] } },
@@ -418,10 +418,22 @@ test('wants() agrees with event.category on every layout and costs no FieldPath 
     { category: 'network' },
     {},
   ];
-  for (const doc of docs) {
-    const e = ecsEvent({ '@timestamp': T0, ...doc });
-    assert.equal(d.wants(e), keywordIn(e.doc, CATEGORY, wanted), JSON.stringify(doc));
+  for (const layout of layouts) {
+    // A services.exe inbound connection in every respect but its category.
+    const e = ecsEvent({ ...conn(0), event: undefined, ...layout });
+    assert.equal(d.wants(e), keywordIn(e.doc, CATEGORY, new Set(['network'])), JSON.stringify(layout));
   }
+  assert.equal(d.wants(ecsEvent(conn(0))), true);
+  assert.equal(d.wants(ecsEvent(child(0))), true);
+  // Network and process events that cannot be a stage are not held in the reorder buffer.
+  const never: [string, Doc][] = [
+    ['another process', conn(0, { process: { name: 'svchost.exe' } })],
+    ['outbound', conn(0, { network: { direction: 'egress' } })],
+    ['not Windows', conn(0, { host: { os: { type: 'linux' } } })],
+    ['a child of explorer.exe', child(0, { process: { parent: { name: 'explorer.exe' } } })],
+    ['a process end', child(0, { event: { type: ['end'] } })],
+  ];
+  for (const [what, doc] of never) assert.equal(d.wants(ecsEvent(doc)), false, what);
 });
 
 test('a late child finds the most recent held connection strictly before it, within 1 s', () => {
