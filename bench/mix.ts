@@ -25,6 +25,8 @@ export interface MixOptions {
 
 export interface Mix {
   readonly lines: Buffer[];
+  /** Kafka key of each line: its host.id (as Beats are configured to key), else its destination. */
+  readonly keys: string[];
   readonly bytes: number;
   /** Events per kind, for the description. */
   readonly kinds: Record<string, number>;
@@ -370,19 +372,32 @@ export function benchMix(start: number, spanMs: number, count: number, opts: Mix
         add('attack', zeekConn(t, h.ip, victim.ip, eph(r), 135, r, i));
         add('attack', zeekConn(t + 200, h.ip, victim.ip, eph(r), eph(r), r, i + 1));
       } else if (k === 2) {
-        add('attack', sysmonNetwork(t, victim, r, i, 'C:\\Windows\\System32\\services.exe', victim.ip, 0, true, h.ip));
-        add(
-          'attack',
-          sysmonProcess(
-            t + 300,
-            victim,
-            r,
-            i + 1,
-            'C:\\Windows\\Temp\\svc-update.exe',
-            'C:\\Windows\\Temp\\svc-update.exe',
-            PARENTS[2],
-          ),
+        // The connection's services.exe is the child's parent: the same entity id joins them.
+        const connection = sysmonNetwork(
+          t,
+          victim,
+          r,
+          i,
+          'C:\\Windows\\System32\\services.exe',
+          victim.ip,
+          0,
+          true,
+          h.ip,
         );
+        const started = sysmonProcess(
+          t + 300,
+          victim,
+          r,
+          i + 1,
+          'C:\\Windows\\Temp\\svc-update.exe',
+          'C:\\Windows\\Temp\\svc-update.exe',
+          PARENTS[2],
+        );
+        const services = (connection.process as Doc).entity_id;
+        ((started.process as Doc).parent as Doc).entity_id = services;
+        ((started.process as Doc).parent as Doc).pid = (connection.process as Doc).pid;
+        add('attack', connection);
+        add('attack', started);
       } else {
         for (let j = 0; j < 40; j++)
           add('attack', packetbeat(t + j * 50, HOSTS[(j * 7) % HOSTS.length]!, SERVERS[4]!, 3389, 'tcp', r, i + j));
@@ -415,12 +430,15 @@ export function benchMix(start: number, spanMs: number, count: number, opts: Mix
   }
   const kinds: Record<string, number> = {};
   const lines: Buffer[] = [];
+  const keys: string[] = [];
   let bytes = 0;
   for (const { kind, doc } of docs.slice(0, count)) {
     kinds[kind] = (kinds[kind] ?? 0) + 1;
     const b = Buffer.from(JSON.stringify(doc));
     bytes += b.length;
     lines.push(b);
+    const host = doc.host as { id?: string } | undefined;
+    keys.push(host?.id ?? String((doc.destination as { ip?: string } | undefined)?.ip ?? ''));
   }
-  return { lines, bytes, kinds };
+  return { lines, keys, bytes, kinds };
 }

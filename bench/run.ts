@@ -112,7 +112,7 @@ await producer.connect();
   const t0 = performance.now();
   for (let i = 0; i < mix.lines.length; i += 2000) {
     await producer.send(
-      mix.lines.slice(i, i + 2000).map((value, j) => ({ topic: inputTopic, key: `k${(i + j) % 997}`, value })),
+      mix.lines.slice(i, i + 2000).map((value, j) => ({ topic: inputTopic, key: mix.keys[i + j]!, value })),
     );
   }
   log(`produced ${mix.lines.length} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -288,7 +288,7 @@ async function alertDelay(): Promise<{
       const id = (JSON.parse(b.toString()) as { event?: { id?: string } }).event?.id;
       if (id !== undefined) producedAt.set(id, stamp);
     }
-    await producer.send(chunk.lines.map((value, j) => ({ topic, key: `k${(seed * 31 + j) % 997}`, value })));
+    await producer.send(chunk.lines.map((value, j) => ({ topic, key: chunk.keys[j]!, value })));
     offered += chunk.lines.length;
     const wait = tickMs - (Date.now() - t);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));

@@ -60,7 +60,7 @@ for (let tick = 0; Date.now() - start < seconds * 1000; tick++) {
   const t = Date.now();
   // Event time follows the wall clock, a little behind it (attacks span up to 2 s).
   const chunk = benchMix(t - 2600, 100, rate / 10, { seed: 5000 + tick });
-  await producer.send(chunk.lines.map((value, j) => ({ topic, key: `k${(tick * 31 + j) % 997}`, value })));
+  await producer.send(chunk.lines.map((value, j) => ({ topic, key: chunk.keys[j]!, value })));
   sent += chunk.lines.length;
   if (t >= nextSample) {
     samples.push({ t: (t - start) / 1000, rssMb: rssMb('VmRSS') });
