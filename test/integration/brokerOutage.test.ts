@@ -10,14 +10,19 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { Kafka, logLevel } from 'kafkajs';
 import { decodeEvent } from '../../src/ecs/event.js';
 import { createDetections } from '../../src/detectors/registry.js';
 import { Engine } from '../../src/engine.js';
-import { parseCommitMetadata } from '../../src/consumers/partitionProcessor.js';
 import { startLocalKafka, type LocalKafka, type PauseSignal } from '../../src/localkafka/localBroker.js';
+import { endpointFlow, filler, mapperFlow, serviceChild, servicesConnection } from '../support/scenario.js';
 import { createTopics, uniqueName } from '../support/kafka.js';
-import { produce, startPicket, TopicCollector, type PicketProcess } from '../support/picketProcess.js';
+import {
+  waitPublishedThrough,
+  produce,
+  startPicket,
+  TopicCollector,
+  type PicketProcess,
+} from '../support/picketProcess.js';
 
 // The issue's 30 s; PICKET_TEST_OUTAGE_MS tries longer outages by hand (the client's restarts).
 const OUTAGE_MS = Number(process.env.PICKET_TEST_OUTAGE_MS ?? 30_000);
@@ -51,63 +56,7 @@ function rpcToInternet(t: number, id: string, n: number): object {
   };
 }
 
-/** D2, first half: the endpoint mapper (tcp/135) between two private hosts. */
-function mapperFlow(t: number): object {
-  return {
-    '@timestamp': iso(t),
-    event: { id: 'm1', category: ['network'], dataset: 'zeek.connection' },
-    network: { transport: 'tcp' },
-    source: { ip: '10.1.1.5', port: 50000 },
-    destination: { ip: '10.1.1.10', port: 135 },
-  };
-}
-
-/** D2, second half: high port to high port between the same hosts. */
-function endpointFlow(t: number): object {
-  return {
-    '@timestamp': iso(t),
-    event: { id: 'e1', category: ['network'], dataset: 'zeek.connection' },
-    network: { transport: 'tcp' },
-    source: { ip: '10.1.1.5', port: 50001 },
-    destination: { ip: '10.1.1.10', port: 49700 },
-  };
-}
-
 const HOST = { id: 'ws-outage-1', name: 'ws-outage-1.corp.example', os: { type: 'windows' } };
-
-/** D3, first half: services.exe accepts a network connection. */
-function servicesConnection(t: number): object {
-  return {
-    '@timestamp': iso(t),
-    event: { id: 's1', category: ['network'], type: ['connection', 'start'] },
-    host: HOST,
-    process: { name: 'services.exe', entity_id: '{svc-guid}', executable: 'C:\\Windows\\System32\\services.exe' },
-    network: { direction: 'ingress', transport: 'tcp' },
-    source: { ip: '10.1.1.5', port: 50010 },
-    destination: { ip: '10.1.1.20', port: 49670 },
-  };
-}
-
-/** D3, second half: services.exe starts a child. */
-function serviceChild(t: number): object {
-  return {
-    '@timestamp': iso(t),
-    event: { id: 'c1', category: ['process'], type: ['start'] },
-    host: HOST,
-    process: {
-      entity_id: '{child-guid}',
-      name: 'evil.exe',
-      executable: 'C:\\Windows\\Temp\\evil.exe',
-      args: ['C:\\Windows\\Temp\\evil.exe'],
-      parent: { name: 'services.exe', entity_id: '{svc-guid}' },
-    },
-  };
-}
-
-/** An event nothing detects. */
-function filler(t: number, n: number): object {
-  return { '@timestamp': iso(t), event: { id: `f${n}`, category: ['process'], type: ['end'] }, host: { id: 'x' } };
-}
 
 /** The alerts an uninterrupted stream gives: the engine over every event in order, then flushed. */
 function expectedAlerts(docs: readonly object[]): Map<string, string> {
@@ -139,23 +88,6 @@ async function readyGauge(p: PicketProcess): Promise<number | undefined> {
   }
 }
 
-async function waitPublishedThrough(groupId: string, topic: string, offset: number): Promise<void> {
-  const admin = new Kafka({ clientId: 't', brokers: [broker.brokers], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const [r] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      const meta = parseCommitMetadata(r!.partitions[0]!.metadata);
-      if (meta !== undefined && meta.publishedThrough >= offset) return;
-      if (Date.now() > deadline) throw new Error(`offset ${offset} of ${topic} not committed in time`);
-      await sleep(200);
-    }
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 test(
   `a ${OUTAGE_MS / 1000} s broker outage: not ready meanwhile, no exit, ready again, the same alerts once each`,
   { timeout: 210_000 + OUTAGE_MS },
@@ -175,14 +107,14 @@ test(
     const before = [
       rpcToInternet(t0, 'a1', 1),
       mapperFlow(t0 + 100),
-      servicesConnection(t0 + 200),
+      servicesConnection(t0 + 200, HOST),
       rpcToInternet(t0 + 300, 'a2', 2),
       filler(t0 + 400, 1),
     ];
     // What the sources wrote during the outage and could only deliver after it: the second halves
     // (500 ms after their first halves in event time), another D1 attack, and event time moving on.
     const afterwards = [
-      serviceChild(t0 + 500),
+      serviceChild(t0 + 500, HOST),
       endpointFlow(t0 + 600),
       rpcToInternet(t0 + 700, 'a3', 3),
       filler(t0 + 9000, 2),
@@ -215,7 +147,7 @@ test(
         input,
         before.map((e) => ({ value: JSON.stringify(e) })),
       );
-      await waitPublishedThrough(groupId, input, before.length - 1);
+      await waitPublishedThrough(brokers, groupId, input, before.length - 1);
       await sleep(2500); // idle: the first halves go from the reorder buffer into the detections' state
 
       // The collector reads what was published before the outage, then is stopped with the broker

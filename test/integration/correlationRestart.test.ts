@@ -6,9 +6,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCommitMetadata } from '../../src/consumers/partitionProcessor.js';
+import { endpointFlow, filler, mapperFlow, serviceChild, servicesConnection } from '../support/scenario.js';
 import { createTopics, startTestKafka, uniqueName, type TestKafka } from '../support/kafka.js';
-import { produce, startPicket, TopicCollector } from '../support/picketProcess.js';
-import { Kafka, logLevel } from 'kafkajs';
+import { committedPosition, produce, startPicket, TopicCollector } from '../support/picketProcess.js';
 
 const D2 = 'CAR-2014-05-001';
 const D3 = 'aa9a274d-6b53-424d-ac5e-cb8ca4251650';
@@ -21,72 +21,7 @@ after(async () => {
   await kafka?.stop();
 });
 
-const iso = (ms: number): string => new Date(ms).toISOString();
-
-function mapperFlow(t: number): object {
-  return {
-    '@timestamp': iso(t),
-    event: { id: 'm1', category: ['network'], dataset: 'zeek.connection' },
-    network: { transport: 'tcp' },
-    source: { ip: '10.1.1.5', port: 50000 },
-    destination: { ip: '10.1.1.10', port: 135 },
-  };
-}
-
-function endpointFlow(t: number): object {
-  return {
-    '@timestamp': iso(t),
-    event: { id: 'e1', category: ['network'], dataset: 'zeek.connection' },
-    network: { transport: 'tcp' },
-    source: { ip: '10.1.1.5', port: 50001 },
-    destination: { ip: '10.1.1.10', port: 49700 },
-  };
-}
-
 const HOST = { id: 'ws-crash-1', name: 'ws-crash-1.corp.example', os: { type: 'windows' } };
-
-function servicesConnection(t: number): object {
-  return {
-    '@timestamp': iso(t),
-    event: { id: 's1', category: ['network'], type: ['connection', 'start'] },
-    host: HOST,
-    process: { name: 'services.exe', entity_id: '{svc-guid}', executable: 'C:\\Windows\\System32\\services.exe' },
-    network: { direction: 'ingress', transport: 'tcp' },
-    source: { ip: '10.1.1.5', port: 50010 },
-    destination: { ip: '10.1.1.20', port: 49670 },
-  };
-}
-
-function serviceChild(t: number): object {
-  return {
-    '@timestamp': iso(t),
-    event: { id: 'c1', category: ['process'], type: ['start'] },
-    host: HOST,
-    process: {
-      entity_id: '{child-guid}',
-      name: 'evil.exe',
-      executable: 'C:\\Windows\\Temp\\evil.exe',
-      args: ['C:\\Windows\\Temp\\evil.exe'],
-      parent: { name: 'services.exe', entity_id: '{svc-guid}' },
-    },
-  };
-}
-
-/** An event nothing detects, to move the partition's event time on. */
-function filler(t: number, n: number): object {
-  return { '@timestamp': iso(t), event: { id: `f${n}`, category: ['process'], type: ['end'] }, host: { id: 'x' } };
-}
-
-async function committed(groupId: string, topic: string) {
-  const admin = new Kafka({ clientId: 't', brokers: kafka.brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const [r] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return r!.partitions[0]!;
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 test('a pair and a sequence split by a SIGKILL are detected once each', async () => {
   const input = uniqueName('corr-in');
@@ -118,7 +53,7 @@ test('a pair and a sequence split by a SIGKILL are detected once each', async ()
     await first.waitReady();
     // The first halves. Nothing comes after them, so their partition goes idle and the idle timer
     // releases them from the reorder buffer into the detections' state.
-    const firstHalves = [mapperFlow(t0), servicesConnection(t0 + 100)];
+    const firstHalves = [mapperFlow(t0), servicesConnection(t0 + 100, HOST)];
     await produce(
       kafka.brokers,
       input,
@@ -130,9 +65,9 @@ test('a pair and a sequence split by a SIGKILL are detected once each', async ()
     let meta = parseCommitMetadata(null);
     let offset = '-1';
     while (Date.now() < deadline) {
-      const c = await committed(groupId, input);
-      meta = parseCommitMetadata(c.metadata);
-      offset = c.offset;
+      const c = await committedPosition(kafka.brokers, groupId, input);
+      meta = parseCommitMetadata(c?.metadata);
+      offset = c?.offset ?? '-1';
       if (meta !== undefined && meta.publishedThrough >= 1) break;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -144,7 +79,7 @@ test('a pair and a sequence split by a SIGKILL are detected once each', async ()
     assert.equal(alerts.records.length, 0, 'no alert before the second halves');
 
     // The second halves: the endpoint flow 500 ms after the mapper, the child 300 ms after the connection.
-    const secondHalves = [endpointFlow(t0 + 500), serviceChild(t0 + 400), filler(t0 + 9000, 1)];
+    const secondHalves = [endpointFlow(t0 + 500), serviceChild(t0 + 400, HOST), filler(t0 + 9000, 1)];
     await produce(
       kafka.brokers,
       input,

@@ -7,15 +7,19 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Kafka, logLevel } from 'kafkajs';
-import { parseCommitMetadata } from '../../src/consumers/partitionProcessor.js';
 import { createDetections } from '../../src/detectors/registry.js';
 import { decodeEvent } from '../../src/ecs/event.js';
 import { Engine } from '../../src/engine.js';
 import { defaultChangelogTopic } from '../../src/state/changelog.js';
 import type { Alert } from '../../src/alerts/alert.js';
 import { createTopics, startTestKafka, uniqueName, type TestKafka } from '../support/kafka.js';
-import { produce, startPicket, TopicCollector, type PicketProcess } from '../support/picketProcess.js';
+import {
+  waitPublishedThrough,
+  produce,
+  startPicket,
+  TopicCollector,
+  type PicketProcess,
+} from '../support/picketProcess.js';
 import { between, RDP_DAY, RDP_DESTINATION, RDP_HOUR, RDP_SPIKES, RDP_T0, rdpTraffic } from '../support/rdpTraffic.js';
 
 const HOUR = RDP_HOUR;
@@ -50,23 +54,6 @@ function engineAlerts(events: readonly { json: string }[]): Alert[] {
   });
   out.push(...engine.flush());
   return out;
-}
-
-async function waitCommitted(groupId: string, topic: string, lastOffset: number): Promise<void> {
-  const admin = new Kafka({ clientId: 't', brokers: kafka.brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const [r] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      const meta = parseCommitMetadata(r!.partitions[0]!.metadata);
-      if (meta !== undefined && meta.publishedThrough >= lastOffset) return;
-      if (Date.now() > deadline) throw new Error(`offset ${lastOffset} of ${topic} not committed in time`);
-      await new Promise((res) => setTimeout(res, 200));
-    }
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 test('RDP spike models survive a SIGTERM and a SIGKILL: alerts equal an uninterrupted run, none twice', async () => {
@@ -127,7 +114,7 @@ test('RDP spike models survive a SIGTERM and a SIGKILL: alerts equal an uninterr
         phase.map((e) => ({ value: e.json })),
       );
       produced += phase.length;
-      await waitCommitted(groupId, input, produced - 1);
+      await waitPublishedThrough(kafka.brokers, groupId, input, produced - 1);
       if (i === 0) {
         await alerts.waitFor((r) => r.length >= 1, 30_000, 'the first spike alert');
         picket.child.kill('SIGTERM');

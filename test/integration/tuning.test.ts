@@ -8,10 +8,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
-import { parseCommitMetadata } from '../../src/consumers/partitionProcessor.js';
 import { createTopics, startTestKafka, uniqueName, type TestKafka } from '../support/kafka.js';
-import { produce, startPicket, TopicCollector, type PicketProcess } from '../support/picketProcess.js';
+import {
+  waitPublishedThrough,
+  produce,
+  startPicket,
+  TopicCollector,
+  type PicketProcess,
+} from '../support/picketProcess.js';
 
 let kafka: TestKafka;
 before(async () => {
@@ -52,17 +56,6 @@ rules:
         when: { field: source.ip, is: 10.9.9.9 }
     suppression: { by: [source.ip], windowMs: 60000 }
 `;
-
-async function committed(groupId: string, topic: string) {
-  const admin = new Kafka({ clientId: 't', brokers: kafka.brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const [r] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return r!.partitions[0];
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 async function metric(p: PicketProcess, pattern: RegExp): Promise<string | undefined> {
   return (await p.metrics()).split('\n').find((l) => pattern.test(l));
@@ -107,11 +100,7 @@ test('exceptions, suppression across a restart, and a refused reload', async () 
     await alerts.waitFor((r) => r.length >= 1, 30_000, 'the first alert');
     // Committed with the metadata saying the three were processed (the offset itself stays at the
     // first port-135 flow, which the endpoint-mapper pairing holds).
-    const deadline = Date.now() + 20_000;
-    while (parseCommitMetadata((await committed(groupId, input))?.metadata)?.publishedThrough !== 2) {
-      assert.ok(Date.now() < deadline, 'the three records are committed');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitPublishedThrough(kafka.brokers, groupId, input, 2, 20_000);
     assert.match((await metric(first, /^picket_alert_exceptions_total\{/)) ?? '', /exception="backup-gateway"} 1$/);
     assert.match((await metric(first, /^picket_alerts_tuned_total\{.*outcome="suppressed"/)) ?? '', / 1$/);
     first.child.kill('SIGKILL');

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Consumer, type KafkaConfig } from 'kafkajs';
+import { parseCommitMetadata } from '../../src/consumers/partitionProcessor.js';
 import { REPO_ROOT } from './datasets.js';
 
 export async function freePort(): Promise<number> {
@@ -156,5 +157,43 @@ export async function committedOffsets(
     return new Map(res[0]!.partitions.map((p) => [p.partition, p.offset]));
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** The group's committed offset and metadata of one partition (undefined: nothing committed). */
+export async function committedPosition(
+  brokers: string[],
+  groupId: string,
+  topic: string,
+  partition = 0,
+): Promise<{ offset: string; metadata: string | null } | undefined> {
+  const admin = new Kafka({ clientId: 'picket-test-admin', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const [r] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const p = r?.partitions.find((x) => x.partition === partition);
+    return p === undefined || p.offset === '-1' ? undefined : { offset: p.offset, metadata: p.metadata };
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Waits until picket has committed a partition with metadata saying records up to `offset` were
+ * processed and their alerts published (the committed offset itself may stay lower: open state).
+ */
+export async function waitPublishedThrough(
+  brokers: string[],
+  groupId: string,
+  topic: string,
+  offset: number,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const meta = parseCommitMetadata((await committedPosition(brokers, groupId, topic))?.metadata);
+    if (meta !== undefined && meta.publishedThrough >= offset) return;
+    if (Date.now() > deadline) throw new Error(`offset ${offset} of ${topic} not committed in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
