@@ -10,8 +10,8 @@
  * A timer advances idle partitions (ordering.idleTimeoutMs), so their last alerts are not held back.
  * Work on one partition (batches and timer) is serialised.
  *
- * Durable state (D4's models; src/state/changelog.ts): each batch's state changes are published with
- * its alerts, to a compacted changelog topic, before the commit. When partitions are assigned, their
+ * Durable state (D4's models, the tuning's suppression windows; src/state/changelog.ts): the changes
+ * since the last commit are published to compacted changelog topics before each commit. When partitions are assigned, their
  * state is read back from the changelog before their first record is processed.
  */
 import { alertDocument, alertToJson } from '../alerts/alert.js';

@@ -14,8 +14,9 @@
  *   count, so restoring one input partition reads one changelog partition. Adding partitions to the
  *   changelog topic later would move keys: do not (the README says so).
  *
- * Ordering: a batch's changes are produced together with its alerts and acknowledged before its
- * input offset is committed, so the changelog is never behind the committed position. It may be
+ * Ordering: the changes since the last commit are produced (with the alerts of the batch that commits)
+ * and acknowledged before the input offset is committed, so the changelog is never behind the
+ * committed position. It may be
  * ahead (a crash between the two): the records after the commit are then applied again, which D4's
  * distinct counting, once-per-bucket firing and closed-bucket bookkeeping make harmless.
  */
