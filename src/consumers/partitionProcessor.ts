@@ -207,6 +207,8 @@ export class PartitionProcessor {
 
   /** Tuning decisions on event time: windows close as the partition's watermark passes them. */
   private tune(alerts: readonly Alert[]): readonly TunedAlert[] {
+    // Every record comes through here: most have no alert, and without open windows nothing can fall due.
+    if (alerts.length === 0 && this.tuner.size === 0) return NO_OUTPUTS;
     const now = this.engine.watermark;
     const out: TunedAlert[] = [];
     for (const a of alerts) out.push(...this.tuner.decide(a, { events: a.events, now }).publish);
