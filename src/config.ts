@@ -43,6 +43,8 @@ export interface PicketConfig {
     maxEntriesPerKey: number;
     changelog: { enabled: boolean; topicPrefix: string; partitions: number };
   };
+  routing: { topology: RoutingTopology; stage: RoutingStage; partitions: number };
+  alerts: { dedupeWindowMs: number };
   tuning: { file: string };
   detections: {
     enabled: string[];
@@ -74,6 +76,17 @@ export interface KafkaSaslConfig {
   password: string;
   passwordFile: string;
 }
+
+/**
+ * How keyed detections get their events (src/routing/): `routed` re-keys them through internal
+ * repartition topics by join key; `direct` trusts that the input is keyed by host.id and runs the
+ * host-keyed detections on the input partitions (the others are still routed).
+ */
+export const ROUTING_TOPOLOGIES = ['routed', 'direct'] as const;
+export type RoutingTopology = (typeof ROUTING_TOPOLOGIES)[number];
+/** Which stages this process runs: both (default), or one of them for separate deployments. */
+export const ROUTING_STAGES = ['all', 'router', 'detector'] as const;
+export type RoutingStage = (typeof ROUTING_STAGES)[number];
 
 /** The Kafka client libraries picket can run on (src/consumers/clientFactory.ts). */
 export const KAFKA_CLIENTS = ['kafkajs', 'librdkafka'] as const;
@@ -448,6 +461,46 @@ export const SETTINGS: readonly Setting[] = [
     doc:
       'Partitions of a changelog topic picket creates (0: as many as the input topic with the most). Never add ' +
       'partitions to an existing changelog: its keys would move.',
+  },
+  {
+    path: 'routing.topology',
+    env: ['PICKET_ROUTING_TOPOLOGY'],
+    kind: { type: 'enum', values: ROUTING_TOPOLOGIES },
+    default: 'routed',
+    doc:
+      'routed: the router stage re-keys what each keyed detection needs onto internal topics ' +
+      '`<kafka.groupId>-<detection>-repartition` by its join key, so any input partitioning (Beats: random) gives ' +
+      'the alerts of one process. direct: the input is keyed by host.id, and the host-keyed detection ' +
+      '(remote_services) runs on the input partitions without the hop; the others are still routed.',
+  },
+  {
+    path: 'routing.stage',
+    env: ['PICKET_ROUTING_STAGE'],
+    kind: { type: 'enum', values: ROUTING_STAGES },
+    default: 'all',
+    doc:
+      'Stages this process runs: all; router (reads the input topics, runs rpc_to_internet, routes; consumer ' +
+      'group kafka.groupId); detector (reads the repartition topics, runs the keyed detections; group ' +
+      '`<kafka.groupId>-detector`). Run router and detector as separate deployments to scale them apart.',
+  },
+  {
+    path: 'routing.partitions',
+    env: ['PICKET_ROUTING_PARTITIONS'],
+    kind: { type: 'int', min: 0, max: 10000 },
+    default: 0,
+    doc:
+      'Partitions of a repartition topic picket creates (0: as many as the input topic with the most). The most ' +
+      'detector instances that share the work. Never add partitions to an existing one: its keys would move.',
+  },
+  {
+    path: 'alerts.dedupeWindowMs',
+    env: ['PICKET_ALERTS_DEDUPE_WINDOW_MS'],
+    kind: { type: 'int', min: 0, max: 86400000 },
+    default: 600000,
+    doc:
+      'An alert whose event.id was published in this window (remembered as published; read back from the output ' +
+      'topic whenever partitions are assigned) is not published again: the published-position check that makes ' +
+      'alerts exactly-once across crashes and rebalances. 0: off.',
   },
   {
     path: 'tuning.file',

@@ -96,6 +96,9 @@ export interface ReadBackRecord {
   readonly key: Buffer | null;
   /** null: a tombstone. */
   readonly value: Buffer | null;
+  /** Record timestamp, epoch ms. */
+  readonly timestamp?: number;
+  readonly headers?: Readonly<Record<string, Buffer | string | undefined>>;
 }
 
 export interface KafkaAdmin {
@@ -118,11 +121,13 @@ export interface KafkaClient {
    * watermark then), calling `onRecord` for each record in offset order per partition; resolves
    * when every partition is read. For restoring state from a changelog: it reads outside any
    * consumer group picket is a member of. Fails after `timeoutMs` without progress.
+   * With `fromTimestamp` (epoch ms), each partition is read from its first record at or after that
+   * time instead of its beginning (the published-alerts window reads the output topic's tail).
    */
   readToEnd(
     topic: string,
     partitions: readonly number[],
     onRecord: (record: ReadBackRecord) => void,
-    opts: { timeoutMs: number; groupIdPrefix: string },
+    opts: { timeoutMs: number; groupIdPrefix: string; fromTimestamp?: number },
   ): Promise<void>;
 }

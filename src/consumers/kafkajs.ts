@@ -113,7 +113,7 @@ async function readToEnd(
   topic: string,
   partitions: readonly number[],
   onRecord: (record: ReadBackRecord) => void,
-  opts: { timeoutMs: number; groupIdPrefix: string },
+  opts: { timeoutMs: number; groupIdPrefix: string; fromTimestamp?: number },
 ): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
@@ -123,6 +123,16 @@ async function readToEnd(
     const ends = new Map<number, bigint>();
     for (const o of await admin.fetchTopicOffsets(topic)) {
       if (partitions.includes(o.partition) && BigInt(o.high) > BigInt(o.low)) ends.set(o.partition, BigInt(o.high));
+    }
+    // Reading from a time: a partition with no record at or after it has nothing to read.
+    const starts = new Map<number, bigint>();
+    if (opts.fromTimestamp !== undefined && ends.size > 0) {
+      for (const o of await admin.fetchTopicOffsetsByTimestamp(topic, opts.fromTimestamp)) {
+        if (!ends.has(o.partition)) continue;
+        const start = BigInt(o.offset);
+        if (start < 0n || start >= ends.get(o.partition)!) ends.delete(o.partition);
+        else starts.set(o.partition, start);
+      }
     }
     if (ends.size === 0) return;
     const consumer = kafka.consumer({
@@ -159,9 +169,19 @@ async function readToEnd(
               eachBatch: async ({ batch }) => {
                 const end = ends.get(batch.partition);
                 if (end === undefined) return;
+                const start = starts.get(batch.partition) ?? 0n;
                 for (const m of batch.messages) {
                   if (BigInt(m.offset) >= end) break;
-                  onRecord({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
+                  // Until the seek below takes effect, the first fetch may start at the beginning.
+                  if (BigInt(m.offset) < start) continue;
+                  onRecord({
+                    partition: batch.partition,
+                    offset: m.offset,
+                    key: m.key,
+                    value: m.value,
+                    timestamp: Number(m.timestamp),
+                    headers: m.headers as Record<string, Buffer | string | undefined>,
+                  });
                 }
                 progressAt = Date.now();
                 const last = batch.messages.at(-1);
@@ -171,6 +191,9 @@ async function readToEnd(
               },
             }),
           )
+          .then(() => {
+            for (const [partition, offset] of starts) consumer.seek({ topic, partition, offset: String(offset) });
+          })
           .catch((err: unknown) => {
             clearInterval(timer);
             reject(err instanceof Error ? err : new Error(String(err)));

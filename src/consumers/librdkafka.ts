@@ -126,6 +126,8 @@ interface NativeMessage {
   readonly offset: number;
   readonly key?: Buffer | string | null;
   readonly value: Buffer | null;
+  readonly timestamp?: number;
+  readonly headers?: readonly Record<string, Buffer | string>[];
 }
 
 interface NativeConsumer {
@@ -138,6 +140,11 @@ interface NativeConsumer {
     partition: number,
     timeout: number,
     cb: (err: Error | null, offsets: { lowOffset: number; highOffset: number }) => void,
+  ): void;
+  offsetsForTimes(
+    toppars: { topic: string; partition: number; offset: number }[],
+    timeout: number,
+    cb: (err: Error | null, offsets: { topic: string; partition: number; offset: number }[]) => void,
   ): void;
   on(event: 'partition.eof', cb: (e: { partition: number; offset: number }) => void): void;
   on(event: 'data', cb: (m: NativeMessage) => void): void;
@@ -491,7 +498,7 @@ async function readToEnd(
   topic: string,
   partitions: readonly number[],
   onRecord: (record: ReadBackRecord) => void,
-  o: { timeoutMs: number; groupIdPrefix: string },
+  o: { timeoutMs: number; groupIdPrefix: string; fromTimestamp?: number },
 ): Promise<void> {
   const consumer = new mod.KafkaConsumer(nativeConfig(opts, `${o.groupIdPrefix}-restore`), {});
   await callback<unknown>((cb) => consumer.connect({ timeout: Math.max(10_000, opts.connectionTimeoutMs) }, cb));
@@ -502,6 +509,22 @@ async function readToEnd(
         consumer.queryWatermarkOffsets(topic, p, Math.max(10_000, opts.connectionTimeoutMs), cb),
       );
       if (w.highOffset > w.lowOffset) ends.set(p, w.highOffset);
+    }
+    // Reading from a time: librdkafka's offsetsForTimes (-1: no record at or after it).
+    const starts = new Map<number, number>();
+    if (o.fromTimestamp !== undefined && ends.size > 0) {
+      const ts = o.fromTimestamp;
+      const found = await callback<{ topic: string; partition: number; offset: number }[]>((cb) =>
+        consumer.offsetsForTimes(
+          [...ends.keys()].map((partition) => ({ topic, partition, offset: ts })),
+          Math.max(10_000, opts.connectionTimeoutMs),
+          cb,
+        ),
+      );
+      for (const f of found) {
+        if (f.offset < 0 || f.offset >= (ends.get(f.partition) ?? 0)) ends.delete(f.partition);
+        else starts.set(f.partition, f.offset);
+      }
     }
     if (ends.size === 0) return;
     // A partition's end counts as reached at a record at or past it, or at EOF past it (compaction leaves gaps).
@@ -516,13 +539,29 @@ async function readToEnd(
       if (end !== undefined && m.offset < end) {
         const key =
           m.key === undefined || m.key === null ? null : typeof m.key === 'string' ? Buffer.from(m.key) : m.key;
-        onRecord({ partition: m.partition, offset: String(m.offset), key, value: m.value });
+        const headers: Record<string, Buffer | string> = {};
+        for (const h of m.headers ?? []) {
+          // defineProperty: a `__proto__` header must not replace the object's prototype.
+          for (const [k, v] of Object.entries(h)) {
+            Object.defineProperty(headers, k, { value: v, enumerable: true, writable: true, configurable: true });
+          }
+        }
+        onRecord({
+          partition: m.partition,
+          offset: String(m.offset),
+          key,
+          value: m.value,
+          ...(m.timestamp !== undefined ? { timestamp: m.timestamp } : {}),
+          headers,
+        });
         progressAt = Date.now();
       }
       reached(m.partition, m.offset + 1);
     });
     consumer.on('partition.eof', (e) => reached(e.partition, e.offset));
-    consumer.assign([...ends.keys()].map((partition) => ({ topic, partition, offset: OFFSET_BEGINNING })));
+    consumer.assign(
+      [...ends.keys()].map((partition) => ({ topic, partition, offset: starts.get(partition) ?? OFFSET_BEGINNING })),
+    );
     while (ends.size > 0) {
       const messages = await callback<NativeMessage[]>((cb) => consumer.consume(1000, cb));
       if (messages.length === 0 && ends.size > 0 && Date.now() - progressAt > o.timeoutMs) {

@@ -25,6 +25,8 @@ import {
 import { normalize, type InputFormat } from '../ecs/normalize/index.js';
 import type { Detection } from '../detectors/detection.js';
 import { Engine } from '../engine.js';
+import { decodeRoutedEvent } from '../routing/routedEvent.js';
+import type { Router } from '../routing/router.js';
 import { Tuner, type TunedAlert } from '../tuning/tuner.js';
 import { EMPTY_TUNING } from '../tuning/tuningConfig.js';
 import type { InputRecord, OutputRecord } from './client.js';
@@ -49,6 +51,8 @@ export interface RecordOutcome {
   readonly outputs: readonly TunedAlert[];
   /** Re-derived alerts dropped because they were published before the last commit. */
   readonly duplicates: readonly Alert[];
+  /** Repartition records carrying the event to the keyed detections that can use it (router stage). */
+  readonly routed: readonly OutputRecord[];
   readonly deadLetter?: { readonly record: OutputRecord; readonly reason: string };
 }
 
@@ -70,6 +74,12 @@ export interface PartitionOptions {
   readonly maxMessageBytes?: number;
   /** Deeper documents are dead-lettered as `too_deep` (default MAX_DOCUMENT_DEPTH). */
   readonly maxDepth?: number;
+  /** Router stage: routes each readable event to the keyed detections' repartition topics. */
+  readonly router?: Router;
+  /** Called with the detection key of each repartition record (the routed-events metric). */
+  readonly onRouted?: (detection: string) => void;
+  /** Detector stage: the records are repartition records (routedEvent.ts), not input messages. */
+  readonly routedInput?: boolean;
 }
 
 const METADATA_VERSION = 1;
@@ -93,6 +103,9 @@ export class PartitionProcessor {
   private readonly deadLetterTopic: string;
   private readonly format: InputFormat;
   private readonly limits: DecodeLimits;
+  private readonly router: Router | undefined;
+  private readonly onRouted: ((detection: string) => void) | undefined;
+  private readonly routedInput: boolean;
   private resume: ResumePoint | undefined;
   private lastProcessed: number | undefined;
   /** Wall time each held trigger candidate was read, for the alert-delay metric. */
@@ -117,6 +130,9 @@ export class PartitionProcessor {
     this.format = opts.format ?? 'ecs';
     this.resume = opts.resume;
     this.tuner = opts.tuner ?? new Tuner(EMPTY_TUNING);
+    this.router = opts.router !== undefined && opts.router.size > 0 ? opts.router : undefined;
+    this.onRouted = opts.onRouted;
+    this.routedInput = opts.routedInput ?? false;
   }
 
   /**
@@ -129,7 +145,8 @@ export class PartitionProcessor {
     const origin = { kind: 'kafka', topic: record.topic, partition: record.partition, offset: record.offset } as const;
     const raw = record.value ?? new Uint8Array(0);
     let res: DecodeResult;
-    if (avro === undefined) res = decodeEvent(raw, origin, offset, this.format, this.limits);
+    if (this.routedInput) res = decodeRoutedEvent(record.value, offset);
+    else if (avro === undefined) res = decodeEvent(raw, origin, offset, this.format, this.limits);
     else if (!avro.ok) res = avro;
     else {
       const n = this.format === 'ecs' ? { ok: true as const, doc: avro.doc } : normalize(avro.doc, this.format);
@@ -140,6 +157,7 @@ export class PartitionProcessor {
         alerts: [],
         outputs: [],
         duplicates: [],
+        routed: NONE,
         deadLetter: {
           reason: res.reason,
           record: deadLetterRecord(record, this.deadLetterTopic, res.reason, res.detail),
@@ -147,7 +165,9 @@ export class PartitionProcessor {
       };
     }
     this.readAt.set(res.event, now);
-    return this.filterPublished(this.engine.push(res.event, now));
+    const routed = this.router?.route(res.event, this.onRouted) ?? NONE;
+    const outcome = this.filterPublished(this.engine.push(res.event, now));
+    return routed.length === 0 ? outcome : { ...outcome, routed };
   }
 
   /** No record for `idleMs` of wall time: let event time move on and release what it passes. */
@@ -202,7 +222,7 @@ export class PartitionProcessor {
       alerts = derived.filter((a) => !published(a));
       duplicates = derived.filter(published);
     }
-    return { alerts, duplicates, outputs: this.tune(alerts) };
+    return { alerts, duplicates, outputs: this.tune(alerts), routed: NONE };
   }
 
   /** Tuning decisions on event time: windows close as the partition's watermark passes them. */
@@ -217,5 +237,6 @@ export class PartitionProcessor {
   }
 }
 
-const NONE: readonly Alert[] = Object.freeze([]);
+/** An empty list of any kind (never written to). */
+const NONE: readonly never[] = Object.freeze([]);
 const NO_OUTPUTS: readonly TunedAlert[] = Object.freeze([]);

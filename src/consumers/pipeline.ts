@@ -13,6 +13,13 @@
  * Durable state (D4's models, the tuning's suppression windows; src/state/changelog.ts): the changes
  * since the last commit are published to compacted changelog topics before each commit. When partitions are assigned, their
  * state is read back from the changelog before their first record is processed.
+ *
+ * Stages (issue 9, src/routing/router.ts): the router stage reads the input topics (consumer group
+ * kafka.groupId), runs the stateless detections and routes what each keyed detection needs onto its
+ * repartition topic; the detector stage reads those (group `<kafka.groupId>-detector`) and runs the
+ * keyed detections. Both run the loop above; one process runs both (routing.stage=all) or one.
+ * Alerts are published once: deterministic ids, the commit metadata, and the ids of the alerts
+ * published lately (publishedAlerts.ts), read back from the output topic on every join.
  */
 import { alertDocument, alertToJson } from '../alerts/alert.js';
 import { ConfigError, inputFormatFor, latenessFor, type PicketConfig } from '../config.js';
@@ -42,7 +49,14 @@ import type {
   StreamConsumer,
 } from './client.js';
 import { ConsumerLiveness, stallThresholdMs } from './liveness.js';
-import { parseCommitMetadata, PartitionProcessor, type RecordOutcome } from './partitionProcessor.js';
+import {
+  parseCommitMetadata,
+  PartitionProcessor,
+  type PartitionOptions,
+  type RecordOutcome,
+} from './partitionProcessor.js';
+import { ALERT_ID_HEADER, PublishedAlerts } from './publishedAlerts.js';
+import { detectorGroupId, planTopology, Router } from '../routing/router.js';
 
 /** A durable detection's changelog topic and its partition count. */
 interface Changelog {
@@ -97,15 +111,34 @@ interface PartitionSlot {
   uncommitted: boolean;
 }
 
+/** What one stage reads, and how each of its partitions is processed. */
+interface StageSpec {
+  /** `router` or `detector` (logs and the rebalance-pause metric). */
+  readonly name: string;
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** The detections and decoding of one partition of `topic`. */
+  readonly partition: (topic: string) => Pick<
+    PartitionOptions,
+    'detections' | 'format' | 'latenessMs' | 'router' | 'routedInput' | 'onRouted'
+  >;
+}
+
+/** One running stage: its consumer group, its partitions and their state. */
+interface Stage {
+  readonly name: string;
+  readonly stopped: Promise<void>;
+  isReady(): boolean;
+  detail(): Record<string, unknown>;
+  assignedPartitions(): number;
+  slots(): Iterable<PartitionSlot>;
+  stop(): Promise<void>;
+}
+
 export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   const { config, client, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
-  const state = { joined: false, rebalancing: false, producerConnected: false, stopping: false, restoring: 0 };
-  const slots = new Map<string, PartitionSlot>();
-  let assignment: Readonly<Record<string, readonly number[]>> = {};
-  const slotKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
-  // In touch with the broker? (A broker outage: liveness.ts.)
-  const liveness = new ConsumerLiveness(stallThresholdMs(config.consumer.sessionTimeoutMs), now);
+  const shared = { producerConnected: false, stopping: false };
 
   const avroTopics = new Set(config.input.avroTopics);
   let avro: AvroDecoder | undefined;
@@ -127,21 +160,56 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     logger.warn({ err }, 'could not check or create the output topics; they must exist');
   }
 
-  const buildDetections = (): Detection[] =>
+  const buildDetections = (keys: readonly string[] = config.detections.enabled): Detection[] =>
     createDetections(
-      config.detections.enabled,
+      keys,
       detectionOptionsFrom(config, {
         trackChanges: config.state.changelog.enabled,
         onEviction: (detection, reason, count) => metrics.stateEvictions.inc({ detection, reason }, count),
       }),
     );
+
+  // Which detection runs in which stage (src/routing/router.ts).
+  const applicationId = config.kafka.groupId;
+  const plan = planTopology(buildDetections(), config.routing.topology, applicationId);
+  const stageName = config.routing.stage;
+  const runRouter = stageName !== 'detector';
+  const runDetector = stageName !== 'router' && plan.routed.length > 0;
+  const repartitionPartitions = plan.routed.length > 0 ? await prepareRepartitionTopics() : 0;
+
+  /** The repartition topics, created when missing with routing.partitions partitions. */
+  async function prepareRepartitionTopics(): Promise<number> {
+    const topics = plan.routed.map((r) => r.topic);
+    let partitions = config.routing.partitions;
+    try {
+      if (partitions === 0) partitions = Math.max(1, ...(await admin.partitionCounts(config.topics.input)).values());
+      const created = await admin.ensureTopics(topics.map((topic) => ({ topic, numPartitions: partitions })));
+      if (created.length > 0) logger.info({ topics: created, partitions }, 'created repartition topics');
+    } catch (err) {
+      logger.warn({ err }, 'could not check or create the repartition topics; they must exist');
+    }
+    const counts = await admin.partitionCounts(topics);
+    for (const topic of topics) {
+      if (!counts.has(topic)) {
+        throw new ConfigError(
+          'routing.topology',
+          'configuration',
+          `repartition topic ${topic} does not exist and could not be created: create it, or give picket the ` +
+            'right to create topics',
+        );
+      }
+    }
+    return Math.max(...counts.values());
+  }
+
   // The tuning file: loaded (a bad one fails the start, naming the setting), then watched.
+  const stages: Stage[] = [];
   let reloader: TuningReloader | undefined;
   if (config.tuning.file !== '') {
     try {
       reloader = TuningReloader.open(config.tuning.file, {
         onSwap: (next, previous) => {
-          for (const slot of slots.values()) slot.processor.tuner.setTuning(next);
+          for (const stage of stages) for (const slot of stage.slots()) slot.processor.tuner.setTuning(next);
           metrics.tuningInfo.reset();
           metrics.tuningInfo.set({ version: next.version }, 1);
           logger.info({ version: next.version, previous: previous.version }, 'tuning reloaded');
@@ -174,7 +242,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     try {
       if (partitions === 0) {
         const inputs = await admin.partitionCounts(config.topics.input);
-        partitions = Math.max(1, ...inputs.values());
+        partitions = Math.max(1, repartitionPartitions, ...inputs.values());
       }
       const created = await admin.ensureTopics(
         topics.map((topic) => ({ topic, numPartitions: partitions, config: CHANGELOG_TOPIC_CONFIG })),
@@ -202,14 +270,197 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
 
   const producer: RecordProducer = client.producer(config.producer);
   producer.onConnectionChange((c) => {
-    state.producerConnected = c;
+    shared.producerConnected = c;
     updateReady();
   });
   await producer.connect();
-  state.producerConnected = true;
+  shared.producerConnected = true;
+
+  // Alert ids published lately: an alert derived again is not published twice (publishedAlerts.ts).
+  const published = new PublishedAlerts(config.alerts.dedupeWindowMs, now);
+
+  function isReady(): boolean {
+    return shared.producerConnected && !shared.stopping && stages.length > 0 && stages.every((s) => s.isReady());
+  }
+
+  function updateReady(): void {
+    metrics.ready.set(isReady() ? 1 : 0);
+  }
+
+  function alertRecord(alert: TunedAlert, createdAt: number): OutputRecord {
+    return {
+      topic: config.topics.output,
+      key: alert.key,
+      value:
+        config.avro.alertSchemaId > 0
+          ? encodeAlertAvro(alertDocument(alert, createdAt), config.avro.alertSchemaId)
+          : alertToJson(alert, createdAt),
+      headers: { 'picket.rule.id': alert.ruleId, [ALERT_ID_HEADER]: alert.id },
+    };
+  }
+
+  const ctx: StageContext = {
+    deps,
+    now,
+    shared,
+    producer,
+    admin,
+    changelogs,
+    published,
+    avro,
+    avroTopics,
+    tuning,
+    buildDetections,
+    alertRecord,
+    updateReady,
+  };
+
+  // The router stage: input topics; stateless and unrouted detections; routes the rest.
+  if (runRouter) {
+    const routedKeys = new Set(plan.routed.map((r) => r.key));
+    const routingInstances = new Map(buildDetections([...routedKeys]).map((d) => [d.key, d]));
+    const router = new Router(plan.routed.map((r) => ({ detection: routingInstances.get(r.key)!, topic: r.topic })));
+    const onRouted = (detection: string): void => metrics.eventsRouted.inc({ detection });
+    stages.push(
+      await startStage(ctx, {
+        name: 'router',
+        groupId: config.kafka.groupId,
+        topics: config.topics.input,
+        partition: (topic) => ({
+          detections: buildDetections(plan.inputDetections),
+          latenessMs: latenessFor(config, topic),
+          format: inputFormatFor(config, topic),
+          router,
+          onRouted,
+        }),
+      }),
+    );
+  }
+  // The detector stage: each repartition topic carries one keyed detection's events.
+  if (runDetector) {
+    const byTopic = new Map(plan.routed.map((r) => [r.topic, r.key]));
+    // Routed events come from every input topic: allow the largest lateness of any of them.
+    const latenessMs = Math.max(config.ordering.latenessMs, ...Object.values(config.ordering.topicLatenessMs));
+    stages.push(
+      await startStage(ctx, {
+        name: 'detector',
+        groupId: detectorGroupId(applicationId),
+        topics: [...byTopic.keys()],
+        partition: (topic) => ({
+          detections: buildDetections([byTopic.get(topic)!]),
+          latenessMs,
+          routedInput: true,
+        }),
+      }),
+    );
+  }
+  logger.info(
+    {
+      topology: config.routing.topology,
+      stage: stageName,
+      inputDetections: runRouter ? plan.inputDetections : [],
+      routed: plan.routed.map((r) => `${r.key} → ${r.topic}`),
+      repartitionPartitions,
+    },
+    'picket is consuming',
+  );
+
+  /** State-size gauges are read from the partitions when Prometheus scrapes. */
+  metrics.onCollect(() => {
+    updateReady(); // liveness changes with time, not only with events
+    const sizes = new Map<string, number>();
+    let buffered = 0;
+    for (const stage of stages) {
+      for (const slot of stage.slots()) {
+        buffered += slot.processor.buffered;
+        for (const [k, n] of slot.processor.stateSizes()) sizes.set(k, (sizes.get(k) ?? 0) + n);
+      }
+    }
+    metrics.reorderBufferEvents.set(buffered);
+    metrics.stateEntries.reset();
+    for (const [detection, n] of sizes) metrics.stateEntries.set({ detection }, n);
+    metrics.publishedWindowIds.set(published.size);
+    metrics.assignedPartitions.set(stages.reduce((n, s) => n + s.assignedPartitions(), 0));
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    // A stage that stops for good (a crash it does not restart from) stops the pipeline.
+    stopped: Promise.race(stages.map((s) => s.stopped)),
+    readiness: () => {
+      const detail: Record<string, unknown> = {
+        joined: stages.every((s) => s.detail().joined === true),
+        rebalancing: stages.some((s) => s.detail().rebalancing === true),
+        restoring: stages.reduce((n, s) => n + Number(s.detail().restoring), 0),
+        brokerContactAgoMs: stages.reduce<number | null>((m, s) => {
+          const v = s.detail().brokerContactAgoMs;
+          return typeof v === 'number' && (m === null || v > m) ? v : m;
+        }, null),
+        producerConnected: shared.producerConnected,
+        stopping: shared.stopping,
+        client: client.name,
+        topology: config.routing.topology,
+        tuning: reloader === undefined ? 'none' : tuning().version,
+      };
+      for (const s of stages) detail[s.name] = s.detail();
+      return { ready: isReady(), detail };
+    },
+    reloadTuning: () => {
+      if (reloader === undefined) logger.warn('SIGHUP: no tuning file is configured (tuning.file)');
+      else reloader.reload();
+    },
+    stop: () => {
+      stopping ??= (async () => {
+        shared.stopping = true;
+        reloader?.stop();
+        updateReady();
+        await Promise.all(stages.map((s) => s.stop()));
+        await producer.disconnect();
+        await admin.close().catch(() => undefined);
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** What the stages of one process share. */
+interface StageContext {
+  readonly deps: PipelineDeps;
+  readonly now: () => number;
+  readonly shared: { producerConnected: boolean; stopping: boolean };
+  readonly producer: RecordProducer;
+  readonly admin: KafkaAdmin;
+  readonly changelogs: ReadonlyMap<string, Changelog>;
+  readonly published: PublishedAlerts;
+  readonly avro: AvroDecoder | undefined;
+  readonly avroTopics: ReadonlySet<string>;
+  readonly tuning: () => Tuning;
+  readonly buildDetections: (keys?: readonly string[]) => Detection[];
+  readonly alertRecord: (alert: TunedAlert, createdAt: number) => OutputRecord;
+  readonly updateReady: () => void;
+}
+
+/**
+ * One consumer group's loop: per partition batch, decode and detect (and route), publish, commit.
+ * Everything in the module comment applies to each stage.
+ */
+async function startStage(ctx: StageContext, spec: StageSpec): Promise<Stage> {
+  const { deps, now, shared, producer, admin, changelogs, published, avro, avroTopics, tuning } = ctx;
+  const { config, client, logger, metrics } = deps;
+  const log = logger.child({ stage: spec.name });
+  const state = { joined: false, rebalancing: false, restoring: 0 };
+  const slots = new Map<string, PartitionSlot>();
+  let assignment: Readonly<Record<string, readonly number[]>> = {};
+  let assigned = 0;
+  const slotKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+  // In touch with the broker? (A broker outage: liveness.ts.)
+  const liveness = new ConsumerLiveness(stallThresholdMs(config.consumer.sessionTimeoutMs), now);
+  const updateReady = ctx.updateReady;
+  /** When processing stopped for a rebalance or a join: the rebalance pause runs until the next batch. */
+  let pausedSince: number | undefined = now();
 
   const consumer: StreamConsumer = client.consumer({
-    groupId: config.kafka.groupId,
+    groupId: spec.groupId,
     sessionTimeoutMs: config.consumer.sessionTimeoutMs,
     maxBytesPerPartition: config.consumer.maxBytesPerPartition,
   });
@@ -223,24 +474,28 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         state.joined = true;
         state.rebalancing = false;
         assignment = e.assignment;
+        pausedSince ??= now();
         liveness.contact();
         dropAllPartitions();
+        refreshPublished();
         prefetchRestores();
         metrics.rebalances.inc();
-        metrics.assignedPartitions.set(Object.values(assignment).reduce((n, p) => n + p.length, 0));
-        logger.info({ assignment }, 'joined consumer group');
+        assigned = Object.values(assignment).reduce((n, p) => n + p.length, 0);
+        log.info({ assignment }, 'joined consumer group');
         break;
       case 'rebalancing':
         state.rebalancing = true;
-        logger.info('consumer group is rebalancing');
+        pausedSince ??= now();
+        log.info('consumer group is rebalancing');
         break;
       case 'stopped':
         state.joined = false;
         break;
       case 'crashed':
-        logger.error({ err: e.error, restarting: e.restarting }, 'consumer crashed');
+        log.error({ err: e.error, restarting: e.restarting }, 'consumer crashed');
         // Not ready until it has joined again (a restarting consumer rejoins: 'joined').
         state.joined = false;
+        pausedSince ??= now();
         liveness.lose();
         if (!e.restarting) resolveStopped();
         break;
@@ -251,19 +506,8 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     updateReady();
   });
 
-  function updateReady(): void {
-    metrics.ready.set(isReady() ? 1 : 0);
-  }
-
   function isReady(): boolean {
-    return (
-      state.joined &&
-      !state.rebalancing &&
-      state.producerConnected &&
-      !state.stopping &&
-      state.restoring === 0 &&
-      liveness.isLive()
-    );
+    return state.joined && !state.rebalancing && state.restoring === 0 && liveness.isLive();
   }
 
   /**
@@ -284,6 +528,33 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
 
   /** Counts group joins: a slot built for an earlier assignment is not kept. */
   let generation = 0;
+
+  /** The output topic's recent alert ids, read back after each join (publishedAlerts.ts). */
+  let publishedRead: Promise<void> = Promise.resolve();
+
+  function refreshPublished(): void {
+    if (!published.enabled) return;
+    state.restoring++;
+    updateReady();
+    publishedRead = (async () => {
+      try {
+        const counts = await admin.partitionCounts([config.topics.output]);
+        const n = await published.readBack(
+          client,
+          config.topics.output,
+          counts.get(config.topics.output) ?? 0,
+          config.kafka.groupId,
+        );
+        log.info({ alerts: n, windowMs: published.windowMs }, 'read the ids of recently published alerts back');
+      } catch (err) {
+        // Not fatal: the ids this process published itself are still known.
+        log.warn({ err }, 'could not read recently published alerts back; only this process\'s own are known');
+      } finally {
+        state.restoring--;
+        updateReady();
+      }
+    })();
+  }
 
   /** Durable state being read back, by input partition (slotKey). */
   const restores = new Map<string, Promise<RestoredState>>();
@@ -324,16 +595,16 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     try {
       const out = new Map<string, RestoredState>();
       for (const { topic, partition } of inputs) out.set(slotKey(topic, partition), new Map());
-      for (const [detection, log] of changelogs) {
+      for (const [detection, changelog] of changelogs) {
         const byChangelogPartition = new Map<number, { slot: string; collector: ChangelogCollector }[]>();
         for (const { topic, partition } of inputs) {
-          const p = changelogPartition(topic, partition, log.partitions);
+          const p = changelogPartition(topic, partition, changelog.partitions);
           let list = byChangelogPartition.get(p);
           if (list === undefined) byChangelogPartition.set(p, (list = []));
           list.push({ slot: slotKey(topic, partition), collector: new ChangelogCollector(topic, partition) });
         }
         await client.readToEnd(
-          log.topic,
+          changelog.topic,
           [...byChangelogPartition.keys()],
           (r) => {
             for (const c of byChangelogPartition.get(r.partition) ?? []) c.collector.add(r.key, r.value);
@@ -344,7 +615,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
           for (const { slot, collector } of list) {
             out.get(slot)!.set(detection, collector.entries());
             if (collector.records > 0) {
-              logger.info(
+              log.info(
                 {
                   detection,
                   input: slot.replace('\u0000', '/'),
@@ -359,7 +630,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       }
       return out;
     } catch (err) {
-      logger.warn({ err }, 'could not read durable state back from the changelog; it will be retried');
+      log.warn({ err }, 'could not read durable state back from the changelog; it will be retried');
       throw err;
     } finally {
       endTimer();
@@ -373,7 +644,8 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     const existing = slots.get(key);
     if (existing !== undefined) return existing;
     const builtFor = generation;
-    const detections = buildDetections();
+    const opts = spec.partition(topic);
+    const detections = opts.detections;
     const tuner = new Tuner(tuning(), {
       onDecision: (detection, outcome, exception) => {
         if (outcome === 'published' || outcome === 'unknown_rule') return;
@@ -399,13 +671,12 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         metrics.stateRestoredKeys.inc({ detection: d.key }, entries.size);
       }
     }
-    const committed = await admin.fetchCommitted(config.kafka.groupId, topic);
+    await publishedRead;
+    const committed = await admin.fetchCommitted(spec.groupId, topic);
     const resume = parseCommitMetadata(committed.get(partition)?.metadata);
     const processor = new PartitionProcessor(topic, partition, {
-      detections,
+      ...opts,
       deadLetterTopic: config.topics.deadLetter,
-      latenessMs: latenessFor(config, topic),
-      format: inputFormatFor(config, topic),
       ...(resume !== undefined ? { resume } : {}),
       onLate: () => metrics.lateEvents.inc({ topic }),
       maxAheadMs: config.ordering.maxAheadMs,
@@ -413,7 +684,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       maxMessageBytes: config.input.maxMessageBytes,
       tuner,
     });
-    if (resume !== undefined) logger.info({ topic, partition, resume }, 'resuming partition');
+    if (resume !== undefined) log.info({ topic, partition, resume }, 'resuming partition');
     const slot: PartitionSlot = {
       processor,
       durable,
@@ -435,24 +706,14 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     return next;
   }
 
-  function alertRecord(alert: TunedAlert, createdAt: number): OutputRecord {
-    return {
-      topic: config.topics.output,
-      key: alert.key,
-      value:
-        config.avro.alertSchemaId > 0
-          ? encodeAlertAvro(alertDocument(alert, createdAt), config.avro.alertSchemaId)
-          : alertToJson(alert, createdAt),
-      headers: { 'picket.rule.id': alert.ruleId },
-    };
-  }
-
   /**
    * Publishes alerts and dead letters (at once: alert latency), then commits the partition when
    * anything was published or the last commit is `consumer.commitIntervalMs` old. Committing right
    * after every publication keeps the rule that an alert, once acknowledged, is covered by the next
    * committed metadata before anything else is processed on its partition; batches that publish
    * nothing share a commit (a commit is a broker round trip, and most batches publish nothing).
+   * Repartition records are sent with every batch (the detector stage waits for them) but need no
+   * commit of their own: records sent again after a crash are recognised by their alerts' ids.
    */
   async function publishAndCommit(
     slot: PartitionSlot,
@@ -462,28 +723,38 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     const { processor } = slot;
     const alerts: TunedAlert[] = [];
     const outputs: OutputRecord[] = [...extraOutputs];
+    const routed: OutputRecord[] = [];
     const createdAt = now();
     for (const o of outcomes) {
       for (const a of o.outputs) {
+        if (published.has(a.id)) {
+          metrics.alertsDeduplicated.inc({ rule_id: a.ruleId });
+          continue;
+        }
         alerts.push(a);
-        outputs.push(alertRecord(a, createdAt));
+        outputs.push(ctx.alertRecord(a, createdAt));
       }
+      for (const r of o.routed) routed.push(r);
     }
     slot.uncommitted = true;
-    if (outputs.length === 0 && now() - slot.lastCommitAt < config.consumer.commitIntervalMs) return;
-    outputs.push(...changelogRecords(slot));
+    if (outputs.length === 0 && now() - slot.lastCommitAt < config.consumer.commitIntervalMs) {
+      if (routed.length > 0) await producer.send(routed);
+      return;
+    }
+    outputs.push(...routed, ...changelogRecords(slot));
     await producer.send(outputs);
-    const published = now();
+    const sentAt = now();
     for (const a of alerts) {
+      published.add(a.id, sentAt);
       if (a.source === undefined) {
         metrics.tuningOutputs.inc({ detection: a.ruleKey, kind: a.kind });
         continue;
       }
       const { rule } = a.source;
       metrics.alerts.inc({ rule_id: rule.id, rule_name: rule.name });
-      metrics.alertEventLagSeconds.observe({ rule_id: rule.id }, Math.max(0, (published - a.time) / 1000));
+      metrics.alertEventLagSeconds.observe({ rule_id: rule.id }, Math.max(0, (sentAt - a.time) / 1000));
       const readAt = processor.triggerReadAt(a.source);
-      if (readAt !== undefined) metrics.alertDelaySeconds.observe({ rule_id: rule.id }, (published - readAt) / 1000);
+      if (readAt !== undefined) metrics.alertDelaySeconds.observe({ rule_id: rule.id }, (sentAt - readAt) / 1000);
     }
     await commit(slot);
   }
@@ -493,11 +764,11 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     const out: OutputRecord[] = [];
     const { topic, partition: inputPartition } = slot.processor;
     for (const d of slot.durable) {
-      const log = changelogs.get(d.key)!;
-      const partition = changelogPartition(topic, inputPartition, log.partitions);
+      const changelog = changelogs.get(d.key)!;
+      const partition = changelogPartition(topic, inputPartition, changelog.partitions);
       const changes = d.drainChanges();
       for (const [k, v] of changes) {
-        out.push({ topic: log.topic, partition, key: changelogKey(topic, inputPartition, k), value: v });
+        out.push({ topic: changelog.topic, partition, key: changelogKey(topic, inputPartition, k), value: v });
       }
       if (changes.size > 0) metrics.changelogRecords.inc({ detection: d.key }, changes.size);
     }
@@ -528,10 +799,10 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
 
   async function onBatch(batch: InputBatch, control: BatchControl): Promise<void> {
     // Stopping: nothing more is processed, so the final commits in stop() cover everything done.
-    if (state.stopping) return;
+    if (shared.stopping) return;
     const slot = await slotFor(batch.topic, batch.partition);
     await serialised(slot, async () => {
-      if (state.stopping) return;
+      if (shared.stopping) return;
       const endTimer = metrics.batchSeconds.startTimer({ topic: batch.topic });
       const outcomes: RecordOutcome[] = [];
       const deadLetters: OutputRecord[] = [];
@@ -552,7 +823,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
           deadLetters.push(outcome.deadLetter.record);
         }
         countDuplicates(outcome);
-        if (outcome.outputs.length > 0) outcomes.push(outcome);
+        if (outcome.outputs.length > 0 || outcome.routed.length > 0) outcomes.push(outcome);
         last = record.offset;
       }
       if (last === undefined) {
@@ -565,6 +836,12 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       const lag = BigInt(batch.highWatermark) - BigInt(last) - 1n;
       metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(lag < 0n ? 0n : lag));
       endTimer();
+      if (pausedSince !== undefined) {
+        const pauseMs = now() - pausedSince;
+        pausedSince = undefined;
+        metrics.rebalancePauseSeconds.observe({ stage: spec.name }, pauseMs / 1000);
+        log.info({ pauseMs }, 'processing again after the group (re)join');
+      }
     });
     await control.heartbeat();
   }
@@ -593,28 +870,14 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     }
   }
 
-  /** State-size gauges are read from the partitions when Prometheus scrapes. */
-  metrics.onCollect(() => {
-    updateReady(); // liveness changes with time, not only with events
-    const sizes = new Map<string, number>();
-    let buffered = 0;
-    for (const slot of slots.values()) {
-      buffered += slot.processor.buffered;
-      for (const [k, n] of slot.processor.stateSizes()) sizes.set(k, (sizes.get(k) ?? 0) + n);
-    }
-    metrics.reorderBufferEvents.set(buffered);
-    metrics.stateEntries.reset();
-    for (const [detection, n] of sizes) metrics.stateEntries.set({ detection }, n);
-  });
-
   let ticking = false;
   const idleTimer = setInterval(
     () => {
       updateReady(); // liveness changes with time, not only with events
-      if (ticking || state.stopping) return;
+      if (ticking || shared.stopping) return;
       ticking = true;
       tickIdle()
-        .catch((err: unknown) => logger.warn({ err }, 'idle partition tick failed; it will be retried'))
+        .catch((err: unknown) => log.warn({ err }, 'idle partition tick failed; it will be retried'))
         .finally(() => (ticking = false));
     },
     Math.min(1000, config.ordering.idleTimeoutMs),
@@ -622,48 +885,37 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   idleTimer.unref();
 
   await consumer.connect();
-  await consumer.subscribe(config.topics.input, config.consumer.fromBeginning);
+  await consumer.subscribe(spec.topics, config.consumer.fromBeginning);
   await consumer.run(onBatch);
-  logger.info(
-    { input: config.topics.input, output: config.topics.output, groupId: config.kafka.groupId },
-    'picket is consuming',
+  log.info(
+    { input: spec.topics, output: config.topics.output, groupId: spec.groupId },
+    `picket ${spec.name} stage is consuming`,
   );
 
   let stopping: Promise<void> | undefined;
   return {
+    name: spec.name,
     stopped,
-    readiness: () => ({
-      ready: isReady(),
-      detail: {
-        joined: state.joined,
-        rebalancing: state.rebalancing,
-        producerConnected: state.producerConnected,
-        stopping: state.stopping,
-        client: client.name,
-        restoring: state.restoring,
-        tuning: reloader === undefined ? 'none' : tuning().version,
-        brokerContactAgoMs: liveness.sinceContactMs() ?? null,
-      },
+    isReady,
+    assignedPartitions: () => assigned,
+    slots: () => slots.values(),
+    detail: () => ({
+      groupId: spec.groupId,
+      joined: state.joined,
+      rebalancing: state.rebalancing,
+      restoring: state.restoring,
+      brokerContactAgoMs: liveness.sinceContactMs() ?? null,
     }),
-    reloadTuning: () => {
-      if (reloader === undefined) logger.warn('SIGHUP: no tuning file is configured (tuning.file)');
-      else reloader.reload();
-    },
     stop: () => {
       stopping ??= (async () => {
-        state.stopping = true;
         clearInterval(idleTimer);
-        reloader?.stop();
-        updateReady();
         // Let the work in progress finish (nothing new starts), then commit what it did.
         for (const slot of slots.values()) {
           await serialised(slot, () => commitPending(slot)).catch((err: unknown) =>
-            logger.warn({ err }, 'final commit failed; the records after the last commit will be read again'),
+            log.warn({ err }, 'final commit failed; the records after the last commit will be read again'),
           );
         }
         await consumer.disconnect();
-        await producer.disconnect();
-        await admin.close().catch(() => undefined);
         resolveStopped();
       })();
       return stopping;

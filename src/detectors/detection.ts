@@ -74,6 +74,20 @@ export interface Detection {
    */
   wants?(event: EcsEvent): boolean;
   /**
+   * The join key of this detection's state for the event (events with different keys never meet
+   * in its state), or undefined when the event cannot change its state or alerts (not wanted, or
+   * its join key is missing). A detection that has one is *keyed*: the routing stage
+   * (src/routing/) sends it, through an internal topic keyed by this value, exactly the events
+   * with a key, so every event a correlation needs reaches the one instance that owns the key.
+   */
+  routeKey?(event: EcsEvent): string | undefined;
+  /**
+   * How a keyed detection's key relates to the input's keying: `host` when the key is derived
+   * from host.id (an input keyed by host.id already brings the key's events together: the
+   * `direct` topology), else `other`.
+   */
+  readonly keyedBy?: 'host' | 'other';
+  /**
    * Called for every event, in the engine's order (event time, sequence, arrival) per partition,
    * except late events (older than the watermark), which come when they arrive and are matched
    * against whatever state remains. Must return quickly for the events it does not care about:

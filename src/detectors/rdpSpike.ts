@@ -211,6 +211,14 @@ export class RdpSpikeDetector implements Detection {
     return mayBeRdpEvidence(event.doc);
   }
 
+  readonly keyedBy = 'other';
+
+  /** The destination an RDP connection counts for (its model's key). */
+  routeKey(event: EcsEvent): string | undefined {
+    if (!mayBeRdpEvidence(event.doc)) return undefined;
+    return extractRdpEvidence(event.doc)?.destination;
+  }
+
   onEvent(event: EcsEvent, emit: Emit): void {
     const doc = event.doc;
     if (!mayBeRdpEvidence(doc)) return;

@@ -255,6 +255,14 @@ export class RemoteServicesDetector implements Detection {
     return this.stagesOf(event.doc) !== 0;
   }
 
+  readonly keyedBy = 'host';
+
+  /** host.id of a stage event: both stages' join keys begin with it; without one nothing joins. */
+  routeKey(event: EcsEvent): string | undefined {
+    if (this.stagesOf(event.doc) === 0) return undefined;
+    return firstKeyword(event.doc, HOST_ID);
+  }
+
   onEvent(event: EcsEvent, emit: Emit): void {
     const doc = event.doc;
     const stages = this.stagesOf(doc);

@@ -275,6 +275,20 @@ export class RpcPairingDetector implements Detection {
     return roleOf(event.doc) !== 0;
   }
 
+  readonly keyedBy = 'other';
+
+  /**
+   * The (source, destination) pair of a flow that could be a mapper or an endpoint, as the state
+   * keys it (canonical addresses): a mapper and its endpoint flows always share it.
+   */
+  routeKey(event: EcsEvent): string | undefined {
+    const doc = event.doc;
+    if (roleOf(doc) === 0 || !isTcp(doc) || !isConnectionRecord(doc)) return undefined;
+    const src = SOURCE_IP.canonical(doc);
+    const dst = DESTINATION_IP.canonical(doc);
+    return src === undefined || dst === undefined ? undefined : `${src}>${dst}`;
+  }
+
   onEvent(event: EcsEvent, emit: Emit): void {
     const doc = event.doc;
     const role = roleOf(doc);

@@ -47,6 +47,8 @@ export type UnreadableReason =
   | 'too_large'
   /** Objects and arrays nested deeper than DecodeLimits.maxDepth. */
   | 'too_deep'
+  /** A repartition-topic record picket did not write (src/routing/routedEvent.ts). */
+  | 'invalid_routed_record'
   | NormalizeReason;
 
 /**
@@ -229,6 +231,15 @@ export function detachRaw(event: EcsEvent): void {
 }
 
 const fingerprints = new WeakMap<EcsEvent, string>();
+
+/**
+ * Gives an event the fingerprint of the message it was first read from: a routed event
+ * (src/routing/routedEvent.ts) carries its input message's fingerprint, so its alerts have the ids
+ * the same events read straight from the input would give.
+ */
+export function setFingerprint(event: EcsEvent, fp: string): void {
+  fingerprints.set(event, fp);
+}
 
 /** A stable identity of the message bytes: the same message read again has the same fingerprint. */
 export function fingerprint(event: EcsEvent): string {

@@ -103,7 +103,7 @@ export class PicketMetrics {
 
   readonly assignedPartitions = new Gauge({
     name: 'picket_assigned_partitions',
-    help: 'Input partitions assigned to this instance.',
+    help: 'Partitions assigned to this instance: input partitions (router stage) and repartition partitions (detector stage).',
     registers: [this.registry],
   });
 
@@ -166,6 +166,27 @@ export class PicketMetrics {
     name: 'picket_tuning_info',
     help: 'The tuning in force: 1 for its version (a hash of the file and its lists; "none" without a file).',
     labelNames: ['version'],
+    registers: [this.registry],
+  });
+
+  readonly eventsRouted = new Counter({
+    name: 'picket_events_routed_total',
+    help: 'Events the router stage produced to a keyed detection\'s repartition topic, by detection.',
+    labelNames: ['detection'],
+    registers: [this.registry],
+  });
+
+  readonly rebalancePauseSeconds = new Histogram({
+    name: 'picket_rebalance_pause_seconds',
+    help: 'From a rebalance starting (or a restart joining) to the first batch processed after it, by stage (router, detector): restores included.',
+    labelNames: ['stage'],
+    buckets: [0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120],
+    registers: [this.registry],
+  });
+
+  readonly publishedWindowIds = new Gauge({
+    name: 'picket_published_alert_ids',
+    help: 'Alert ids remembered as published (alerts.dedupeWindowMs): a re-derived alert with one of them is not published again.',
     registers: [this.registry],
   });
 

@@ -146,12 +146,13 @@ test('RDP spike models survive a SIGTERM and a SIGKILL: alerts equal an uninterr
       'the last process counted the keys it restored',
     );
 
-    // The changelog holds the destination's model under the input partition's key.
+    // The changelog holds the destination's model under the key of the partition D4 ran on: its
+    // repartition topic's (the router stage re-keys RDP connections by destination).
     const changelog = defaultChangelogTopic(groupId, 'rdp_spike');
     const keys = new TopicCollector(kafka.brokers, changelog);
     await keys.start();
     try {
-      await keys.waitFor((r) => r.some((x) => x.key === `${input}/0/${RDP_DESTINATION}`), 20_000, 'the model record');
+      await keys.waitFor((r) => r.some((x) => x.key === `${groupId}-rdp_spike-repartition/0/${RDP_DESTINATION}`), 20_000, 'the model record');
     } finally {
       await keys.stop();
     }
