@@ -108,8 +108,9 @@ export class Engine {
       observeAs = now;
     }
     for (const s of this.stateless) s.d.onEvent(event, s.emit);
-    if (this.ordered.length === 0) return this.take();
-    if (!this.anyWants(event)) {
+    // Event time moves on also without ordered detections: the tuning's windows follow it (a
+    // router stage runs only the stateless detection).
+    if (this.ordered.length === 0 || !this.anyWants(event)) {
       this.buffer.observe(observeAs);
       return this.releaseAndTake();
     }

@@ -118,10 +118,9 @@ interface StageSpec {
   readonly groupId: string;
   readonly topics: readonly string[];
   /** The detections and decoding of one partition of `topic`. */
-  readonly partition: (topic: string) => Pick<
-    PartitionOptions,
-    'detections' | 'format' | 'latenessMs' | 'router' | 'routedInput' | 'onRouted'
-  >;
+  readonly partition: (
+    topic: string,
+  ) => Pick<PartitionOptions, 'detections' | 'format' | 'latenessMs' | 'router' | 'routedInput' | 'onRouted'>;
 }
 
 /** One running stage: its consumer group, its partitions and their state. */
@@ -548,7 +547,7 @@ async function startStage(ctx: StageContext, spec: StageSpec): Promise<Stage> {
         log.info({ alerts: n, windowMs: published.windowMs }, 'read the ids of recently published alerts back');
       } catch (err) {
         // Not fatal: the ids this process published itself are still known.
-        log.warn({ err }, 'could not read recently published alerts back; only this process\'s own are known');
+        log.warn({ err }, "could not read recently published alerts back; only this process's own are known");
       } finally {
         state.restoring--;
         updateReady();

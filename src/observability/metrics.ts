@@ -171,7 +171,7 @@ export class PicketMetrics {
 
   readonly eventsRouted = new Counter({
     name: 'picket_events_routed_total',
-    help: 'Events the router stage produced to a keyed detection\'s repartition topic, by detection.',
+    help: "Events the router stage produced to a keyed detection's repartition topic, by detection.",
     labelNames: ['detection'],
     registers: [this.registry],
   });

@@ -152,7 +152,11 @@ test('RDP spike models survive a SIGTERM and a SIGKILL: alerts equal an uninterr
     const keys = new TopicCollector(kafka.brokers, changelog);
     await keys.start();
     try {
-      await keys.waitFor((r) => r.some((x) => x.key === `${groupId}-rdp_spike-repartition/0/${RDP_DESTINATION}`), 20_000, 'the model record');
+      await keys.waitFor(
+        (r) => r.some((x) => x.key === `${groupId}-rdp_spike-repartition/0/${RDP_DESTINATION}`),
+        20_000,
+        'the model record',
+      );
     } finally {
       await keys.stop();
     }

@@ -114,7 +114,11 @@ test('exceptions, suppression across a restart, and a refused reload', async () 
       { value: rpcOut('a3', T0 + 30_000, '10.1.1.1') },
       { value: tick('t1', T0 + 70_000) },
     ]);
-    await alerts.waitFor((r) => r.length >= 2, 30_000, 'the suppression follow-up');
+    await alerts
+      .waitFor((r) => r.length >= 2, 30_000, 'the suppression follow-up')
+      .catch((err: Error) => {
+        throw new Error(`${err.message}\n${second.output().slice(-6000)}`);
+      });
 
     // A bad file sent by SIGHUP is refused; the tuning in force stays.
     const version = await metric(second, /^picket_tuning_info\{/);
