@@ -117,6 +117,12 @@ interface StageSpec {
   readonly name: string;
   readonly groupId: string;
   readonly topics: readonly string[];
+  /**
+   * Where the group starts without a committed offset: consumer.fromBeginning for the input; always
+   * the beginning for the repartition topics (picket's own: what the router wrote before the
+   * detector group first joined must not be skipped).
+   */
+  readonly fromBeginning: boolean;
   /** The detections and decoding of one partition of `topic`. */
   readonly partition: (
     topic: string,
@@ -325,6 +331,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         name: 'router',
         groupId: config.kafka.groupId,
         topics: config.topics.input,
+        fromBeginning: config.consumer.fromBeginning,
         partition: (topic) => ({
           detections: buildDetections(plan.inputDetections),
           latenessMs: latenessFor(config, topic),
@@ -345,6 +352,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         name: 'detector',
         groupId: detectorGroupId(applicationId),
         topics: [...byTopic.keys()],
+        fromBeginning: true,
         partition: (topic) => ({
           detections: buildDetections([byTopic.get(topic)!]),
           latenessMs,
@@ -884,7 +892,7 @@ async function startStage(ctx: StageContext, spec: StageSpec): Promise<Stage> {
   idleTimer.unref();
 
   await consumer.connect();
-  await consumer.subscribe(spec.topics, config.consumer.fromBeginning);
+  await consumer.subscribe(spec.topics, spec.fromBeginning);
   await consumer.run(onBatch);
   log.info(
     { input: spec.topics, output: config.topics.output, groupId: spec.groupId },
