@@ -36,9 +36,9 @@ function targets(list) {
   return list.map(([expr, legend], i) => target(expr, legend, String.fromCharCode(65 + i)));
 }
 
-function quantiles(metric, by = '') {
+function quantiles(metric, by = '', qs = [0.5, 0.9, 0.99]) {
   const groups = by ? `${by}, le` : 'le';
-  return [0.5, 0.9, 0.99].map((q) => [
+  return qs.map((q) => [
     `histogram_quantile(${q}, sum by (${groups}) (rate(${metric}_bucket{${SEL}}[${RATE}])))`,
     `p${Math.round(q * 100)}${by ? ` {{${by}}}` : ''}`,
   ]);
@@ -192,7 +192,7 @@ export function buildDashboard() {
       8,
       series(
         'Alerts deduplicated by rule',
-        'Alerts re-derived after a restart or rebalance that had been published already, and were dropped.',
+        'Alerts re-derived after a restart or rebalance that had been published already (by the commit metadata or the published-alerts window), and were dropped.',
         [[`sum by (rule_id) (rate(picket_alerts_deduplicated_total{${SEL}}[${RATE}]))`, '{{rule_id}}']],
         'reqps',
       ),
@@ -223,6 +223,36 @@ export function buildDashboard() {
         [[`sum by (pod) (increase(picket_rebalances_total{${SEL}}[${RATE}]))`, '{{pod}}']],
         'short',
         { drawStyle: 'bars', fillOpacity: 80 },
+      ),
+    ],
+  ]);
+
+  row('Routing');
+  line(8, [
+    [
+      8,
+      series(
+        'Events routed by detection',
+        "Events the router stage produced to each keyed detection's repartition topic (<kafka.groupId>-<detection>-repartition), per second.",
+        [[`sum by (detection) (rate(picket_events_routed_total{${SEL}}[${RATE}]))`, '{{detection}}']],
+        'reqps',
+      ),
+    ],
+    [
+      8,
+      series(
+        'Rebalance pause by stage',
+        'From a rebalance starting (or a restart joining) to the first batch processed after it, restores included, by stage (router, detector): p50 and p99.',
+        quantiles('picket_rebalance_pause_seconds', 'stage', [0.5, 0.99]),
+        's',
+      ),
+    ],
+    [
+      8,
+      series(
+        'Published alert ids',
+        'Alert ids each instance remembers as published (alerts.dedupeWindowMs, read back from the output topic when it joins): a re-derived alert with one of them is not published again.',
+        [[`sum by (pod) (picket_published_alert_ids{${SEL}})`, '{{pod}}']],
       ),
     ],
   ]);

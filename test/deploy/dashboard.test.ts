@@ -96,6 +96,13 @@ test('dashboard: the panels the issue asks for', () => {
   has('evicted events', /evict/i, /picket_state_evictions_total/);
   has('state size', /state size/i, /picket_state_entries/);
   has('rebalances', /rebalances/i, /picket_rebalances_total/);
+  has('events routed by detection', /routed/i, /sum by \(detection\) \(rate\(picket_events_routed_total/);
+  has(
+    'rebalance pause p50/p99 by stage',
+    /rebalance pause/i,
+    /histogram_quantile\(0\.5, sum by \(stage, le\)[\s\S]*histogram_quantile\(0\.99, sum by \(stage, le\) \(rate\(picket_rebalance_pause_seconds_bucket/,
+  );
+  has('published alert ids', /published alert ids/i, /picket_published_alert_ids/);
   has('event-loop lag', /event-loop lag/i, /nodejs_eventloop_lag_p99_seconds/);
   has('heap', /heap/i, /nodejs_heap_size_used_bytes/);
   has('RSS', /RSS/, /process_resident_memory_bytes/);

@@ -50,12 +50,100 @@ The standard labels of every resource.
 helm.sh/chart: {{ include "picket.chart" . }}
 {{ include "picket.selectorLabels" . }}
 app.kubernetes.io/version: {{ include "picket.version" . | quote }}
-app.kubernetes.io/component: detector
+app.kubernetes.io/component: {{ include "picket.component" . }}
 app.kubernetes.io/part-of: picket
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- with .Values.commonLabels }}
 {{ toYaml . }}
 {{- end }}
+{{- end }}
+
+{{/*
+The stages the chart deploys, one Deployment (with its PodDisruptionBudget and autoscaler) each, as a
+YAML list: [all] (one Deployment runs both stages), or [router, detector] with routing.separateStages.
+Templates range over them with a context that is the root plus "stage": merge (dict "stage" $s) $.
+*/}}
+{{- define "picket.stages" -}}
+{{- if .Values.routing.separateStages }}[router, detector]{{ else }}[all]{{ end }}
+{{- end }}
+
+{{/*
+The stage of a context: "all" in the root context (and in every resource the stages share).
+*/}}
+{{- define "picket.stage" -}}
+{{- get . "stage" | default "all" }}
+{{- end }}
+
+{{/*
+app.kubernetes.io/component: "detector" for the single Deployment (the name it always had) and the
+resources the stages share; the stage's own name for a separate stage's resources.
+*/}}
+{{- define "picket.component" -}}
+{{- $stage := include "picket.stage" . }}
+{{- ternary "detector" $stage (eq $stage "all") }}
+{{- end }}
+
+{{/*
+The name of a stage's Deployment (and PDB, HPA, ScaledObject): the fullname for "all", else
+"<fullname>-<stage>" (the fullname shortened so that the suffix always fits).
+*/}}
+{{- define "picket.stageName" -}}
+{{- $stage := include "picket.stage" . }}
+{{- if eq $stage "all" }}
+{{- include "picket.fullname" . }}
+{{- else }}
+{{- printf "%s-%s" (include "picket.fullname" . | trunc 54 | trimSuffix "-") $stage }}
+{{- end }}
+{{- end }}
+
+{{/*
+The selector of a stage's pods. "all" keeps the release's selector labels (a Deployment's selector is
+immutable); a separate stage adds its component, so the two Deployments never select each other's
+pods while the Service, NetworkPolicy, PodMonitor and ServiceMonitor (selector labels only) select both.
+*/}}
+{{- define "picket.stageSelectorLabels" -}}
+{{ include "picket.selectorLabels" . }}
+{{- if ne (include "picket.stage" .) "all" }}
+app.kubernetes.io/component: {{ include "picket.component" . }}
+{{- end }}
+{{- end }}
+
+{{/*
+A stage's effective settings (YAML): routing.<stage>.replicaCount, .resources and .maxReplicas where
+set, else replicaCount, resources, autoscaling.maxReplicas and keda.maxReplicaCount.
+*/}}
+{{- define "picket.stageValues" -}}
+{{- $own := get .Values.routing (include "picket.stage" .) | default dict }}
+{{- $out := dict "replicaCount" .Values.replicaCount "resources" .Values.resources "hpaMaxReplicas" .Values.autoscaling.maxReplicas "kedaMaxReplicaCount" .Values.keda.maxReplicaCount }}
+{{- if not (kindIs "invalid" $own.replicaCount) }}
+{{- $_ := set $out "replicaCount" $own.replicaCount }}
+{{- end }}
+{{- with $own.resources }}
+{{- $_ := set $out "resources" . }}
+{{- end }}
+{{- if not (kindIs "invalid" $own.maxReplicas) }}
+{{- $_ := set $out "hpaMaxReplicas" $own.maxReplicas }}
+{{- $_ := set $out "kedaMaxReplicaCount" $own.maxReplicas }}
+{{- end }}
+{{- toYaml $out }}
+{{- end }}
+
+{{/*
+The repartition topics the detector stage reads, as a YAML list, from the rendered configuration:
+"<kafka.groupId>-<detection>-repartition" for each enabled keyed detection (src/routing/router.ts:
+the ones with a join key; remote_services, keyed by host, is not routed with topology direct).
+*/}}
+{{- define "picket.repartitionTopics" -}}
+{{- $cfg := include "picket.config" . | fromYaml }}
+{{- $enabled := ($cfg.detections | default dict).enabled | default (list "rpc_to_internet" "rpc_pairing" "rdp_spike" "remote_services") }}
+{{- $topology := ($cfg.routing | default dict).topology | default "routed" }}
+{{- $topics := list }}
+{{- range $key, $keyedBy := dict "rpc_pairing" "other" "rdp_spike" "other" "remote_services" "host" }}
+{{- if and (has $key $enabled) (or (eq $topology "routed") (ne $keyedBy "host")) }}
+{{- $topics = append $topics (printf "%s-%s-repartition" $cfg.kafka.groupId $key) }}
+{{- end }}
+{{- end }}
+{{- toYaml $topics }}
 {{- end }}
 
 {{/*
@@ -148,7 +236,13 @@ Only keys picket knows are rendered (it refuses to start on an unknown one).
   "topics" (dict "input" .Values.topics.input "output" .Values.topics.output "deadLetter" .Values.topics.deadLetter)
   "log" (dict "level" .Values.logLevel)
   "shutdown" (dict "graceMs" .Values.shutdownGraceMs)
+  "routing" (dict "topology" .Values.routing.topology "partitions" .Values.routing.partitions)
+  "alerts" (dict "dedupeWindowMs" .Values.alerts.dedupeWindowMs)
 }}
+{{- /* One Deployment runs both stages; separate Deployments get theirs from PICKET_ROUTING_STAGE. */}}
+{{- if not .Values.routing.separateStages }}
+{{- $_ := set $base.routing "stage" "all" }}
+{{- end }}
 {{- if .Values.tuning }}
 {{- $_ := set $base "tuning" (dict "file" "/etc/picket/tuning/tuning.yaml") }}
 {{- end }}
@@ -172,6 +266,12 @@ Checks on combinations of values that the schema cannot express well; fails the 
 {{- end }}
 {{- if (.Values.config | default dict).http }}
 {{- fail "config.http is set by the chart (host 0.0.0.0, port containerPort, which the probes and the Service use): set containerPort instead." }}
+{{- end }}
+{{- if and .Values.routing.separateStages (hasKey ((.Values.config | default dict).routing | default dict) "stage") }}
+{{- fail "config.routing.stage is set by the chart with routing.separateStages (router and detector Deployments): remove it." }}
+{{- end }}
+{{- if and .Values.routing.separateStages (not (include "picket.repartitionTopics" . | fromYamlArray)) }}
+{{- fail "routing.separateStages: no enabled detection is routed (detections.enabled, routing.topology), so the detector stage would read nothing. Leave routing.separateStages off." }}
 {{- end }}
 {{- $cfg := include "picket.config" . | fromYaml }}
 {{- $graceMs := int64 $cfg.shutdown.graceMs }}
