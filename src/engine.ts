@@ -42,6 +42,12 @@ export interface EngineOptions {
   maxAheadMs?: number;
   /** Called for each suspect event: more than maxAheadMs ahead of the wall clock. */
   onFuture?: (event: EcsEvent, aheadMs: number) => void;
+  /**
+   * The watermark is given by the caller (advanceTo()), not derived from the events' times: the
+   * detector stage, whose events come from many input partitions, takes the lowest of their
+   * watermarks (src/routing/originWatermarks.ts). latenessMs is then unused.
+   */
+  externalWatermark?: boolean;
 }
 
 /**
@@ -76,7 +82,7 @@ export class Engine {
       const entry = { d, emit: (finding: Finding) => void this.pending.push(buildAlert(finding, d.key, ordered)) };
       (ordered ? this.ordered : this.stateless).push(entry);
     }
-    this.buffer = new ReorderBuffer(opts.latenessMs ?? 0);
+    this.buffer = new ReorderBuffer(opts.latenessMs ?? 0, opts.externalWatermark ?? false);
     this.onLate = opts.onLate;
     this.onFuture = opts.onFuture;
     const ahead = opts.maxAheadMs;
@@ -131,6 +137,13 @@ export class Engine {
   /** The partition has been idle for `idleMs` of wall time: let event time move on. */
   advanceIdle(idleMs: number): readonly Alert[] {
     this.buffer.advanceIdle(idleMs);
+    this.releaseBuffered();
+    return this.take();
+  }
+
+  /** External watermark (EngineOptions.externalWatermark): event time has reached `watermark`. */
+  advanceTo(watermark: number): readonly Alert[] {
+    this.buffer.raise(watermark);
     this.releaseBuffered();
     return this.take();
   }

@@ -25,7 +25,8 @@ import {
 import { normalize, type InputFormat } from '../ecs/normalize/index.js';
 import type { Detection } from '../detectors/detection.js';
 import { Engine } from '../engine.js';
-import { decodeRoutedEvent } from '../routing/routedEvent.js';
+import { OriginWatermarks } from '../routing/originWatermarks.js';
+import { decodeRoutedRecord, originKey } from '../routing/routedEvent.js';
 import type { Router } from '../routing/router.js';
 import { Tuner, type TunedAlert } from '../tuning/tuner.js';
 import { EMPTY_TUNING } from '../tuning/tuningConfig.js';
@@ -78,8 +79,13 @@ export interface PartitionOptions {
   readonly router?: Router;
   /** Called with the detection key of each repartition record (the routed-events metric). */
   readonly onRouted?: (detection: string) => void;
-  /** Detector stage: the records are repartition records (routedEvent.ts), not input messages. */
-  readonly routedInput?: boolean;
+  /**
+   * Detector stage: the records are repartition records (routedEvent.ts), not input messages, and
+   * event time is the lowest watermark of the input partitions heard from (originWatermarks.ts):
+   * one not heard for `silenceMs` stops holding it back; nothing moves until `warmupMs` after the
+   * first record. latenessMs is then unused (the router stage applied it).
+   */
+  readonly routedInput?: { readonly silenceMs: number; readonly warmupMs: number };
 }
 
 const METADATA_VERSION = 1;
@@ -105,7 +111,8 @@ export class PartitionProcessor {
   private readonly limits: DecodeLimits;
   private readonly router: Router | undefined;
   private readonly onRouted: ((detection: string) => void) | undefined;
-  private readonly routedInput: boolean;
+  /** Detector stage: the input partitions' watermarks (PartitionOptions.routedInput). */
+  private readonly origins: OriginWatermarks | undefined;
   private resume: ResumePoint | undefined;
   private lastProcessed: number | undefined;
   /** Wall time each held trigger candidate was read, for the alert-delay metric. */
@@ -121,6 +128,7 @@ export class PartitionProcessor {
       onLate: opts.onLate,
       maxAheadMs: opts.maxAheadMs,
       onFuture: opts.onFuture,
+      externalWatermark: opts.routedInput !== undefined,
     });
     this.limits = {
       maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
@@ -132,7 +140,10 @@ export class PartitionProcessor {
     this.tuner = opts.tuner ?? new Tuner(EMPTY_TUNING);
     this.router = opts.router !== undefined && opts.router.size > 0 ? opts.router : undefined;
     this.onRouted = opts.onRouted;
-    this.routedInput = opts.routedInput ?? false;
+    this.origins =
+      opts.routedInput === undefined
+        ? undefined
+        : new OriginWatermarks(opts.routedInput.silenceMs, opts.routedInput.warmupMs);
   }
 
   /**
@@ -145,8 +156,18 @@ export class PartitionProcessor {
     const origin = { kind: 'kafka', topic: record.topic, partition: record.partition, offset: record.offset } as const;
     const raw = record.value ?? new Uint8Array(0);
     let res: DecodeResult;
-    if (this.routedInput) res = decodeRoutedEvent(record.value, offset);
-    else if (avro === undefined) res = decodeEvent(raw, origin, offset, this.format, this.limits);
+    if (this.origins !== undefined) {
+      const r = decodeRoutedRecord(record.value, offset);
+      if (r.kind === 'heartbeat') {
+        this.origins.heard(r.origin, r.watermark, now);
+        return this.filterPublished(this.engine.advanceTo(this.origins.watermark(now)));
+      }
+      if (r.kind === 'event') {
+        const o = r.event.origin;
+        if (o.kind === 'kafka') this.origins.heard(originKey(o.topic, o.partition), Number.NEGATIVE_INFINITY, now);
+      }
+      res = r.kind === 'event' ? { ok: true, event: r.event } : { ok: false, reason: r.reason, detail: r.detail };
+    } else if (avro === undefined) res = decodeEvent(raw, origin, offset, this.format, this.limits);
     else if (!avro.ok) res = avro;
     else {
       const n = this.format === 'ecs' ? { ok: true as const, doc: avro.doc } : normalize(avro.doc, this.format);
@@ -170,8 +191,13 @@ export class PartitionProcessor {
     return routed.length === 0 ? outcome : { ...outcome, routed };
   }
 
-  /** No record for `idleMs` of wall time: let event time move on and release what it passes. */
-  advanceIdle(idleMs: number): RecordOutcome {
+  /**
+   * No record for `idleMs` of wall time: let event time move on and release what it passes. In the
+   * detector stage, event time follows the input partitions' watermarks instead: `now` (wall
+   * clock) tells which of them went silent.
+   */
+  advanceIdle(idleMs: number, now: number = Date.now()): RecordOutcome {
+    if (this.origins !== undefined) return this.filterPublished(this.engine.advanceTo(this.origins.watermark(now)));
     return this.filterPublished(this.engine.advanceIdle(idleMs));
   }
 

@@ -56,6 +56,7 @@ import {
   type RecordOutcome,
 } from './partitionProcessor.js';
 import { ALERT_ID_HEADER, PublishedAlerts } from './publishedAlerts.js';
+import { encodeHeartbeat } from '../routing/routedEvent.js';
 import { detectorGroupId, planTopology, Router } from '../routing/router.js';
 
 /** A durable detection's changelog topic and its partition count. */
@@ -76,6 +77,14 @@ const TUNING_STATE_KEY = 'tuning';
 
 /** Latest value per state key, by detection key, of one input partition. */
 type RestoredState = Map<string, Map<string, string>>;
+
+/**
+ * How often the router stage sends each input partition's watermark to the detector stage (when it
+ * moved; unchanged ones are repeated every HEARTBEAT_REPEAT_MS so the detector knows the partition
+ * is still read). It bounds what routing adds to the keyed detections' alert delay.
+ */
+const HEARTBEAT_INTERVAL_MS = 1000;
+const HEARTBEAT_REPEAT_MS = 5000;
 
 /** A changelog read that makes no progress for this long fails (and is retried with the batch). */
 const RESTORE_STALL_TIMEOUT_MS = 30_000;
@@ -109,6 +118,8 @@ interface PartitionSlot {
   /** Wall time of the last commit, and whether records were processed since. */
   lastCommitAt: number;
   uncommitted: boolean;
+  /** Router stage: the watermark last sent as a heartbeat, and when. */
+  heartbeat: { watermark: number; at: number };
 }
 
 /** What one stage reads, and how each of its partitions is processed. */
@@ -123,6 +134,11 @@ interface StageSpec {
    * detector group first joined must not be skipped).
    */
   readonly fromBeginning: boolean;
+  /**
+   * Router stage: the repartition topics (and their partition counts) that get each input
+   * partition's watermark as a heartbeat (routedEvent.ts), at most every HEARTBEAT_INTERVAL_MS.
+   */
+  readonly heartbeatTo?: ReadonlyMap<string, number>;
   /** The detections and decoding of one partition of `topic`. */
   readonly partition: (
     topic: string,
@@ -180,10 +196,11 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   const stageName = config.routing.stage;
   const runRouter = stageName !== 'detector';
   const runDetector = stageName !== 'router' && plan.routed.length > 0;
-  const repartitionPartitions = plan.routed.length > 0 ? await prepareRepartitionTopics() : 0;
+  const repartitionCounts = plan.routed.length > 0 ? await prepareRepartitionTopics() : new Map<string, number>();
+  const repartitionPartitions = Math.max(0, ...repartitionCounts.values());
 
-  /** The repartition topics, created when missing with routing.partitions partitions. */
-  async function prepareRepartitionTopics(): Promise<number> {
+  /** The repartition topics, created when missing with routing.partitions partitions; their partition counts. */
+  async function prepareRepartitionTopics(): Promise<Map<string, number>> {
     const topics = plan.routed.map((r) => r.topic);
     let partitions = config.routing.partitions;
     try {
@@ -204,7 +221,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         );
       }
     }
-    return Math.max(...counts.values());
+    return counts;
   }
 
   // The tuning file: loaded (a bad one fails the start, naming the setting), then watched.
@@ -332,6 +349,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         groupId: config.kafka.groupId,
         topics: config.topics.input,
         fromBeginning: config.consumer.fromBeginning,
+        heartbeatTo: repartitionCounts,
         partition: (topic) => ({
           detections: buildDetections(plan.inputDetections),
           latenessMs: latenessFor(config, topic),
@@ -356,7 +374,14 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         partition: (topic) => ({
           detections: buildDetections([byTopic.get(topic)!]),
           latenessMs,
-          routedInput: true,
+          routedInput: {
+            // Longer than the group takes to give a crashed router's partitions to another.
+            silenceMs:
+              Math.max(config.consumer.sessionTimeoutMs, 15_000) +
+              config.ordering.idleTimeoutMs +
+              3 * HEARTBEAT_REPEAT_MS,
+            warmupMs: 3 * HEARTBEAT_INTERVAL_MS,
+          },
         }),
       }),
     );
@@ -699,6 +724,7 @@ async function startStage(ctx: StageContext, spec: StageSpec): Promise<Stage> {
       lastRecordAt: now(),
       lastCommitAt: now(),
       uncommitted: false,
+      heartbeat: { watermark: Number.NEGATIVE_INFINITY, at: 0 },
     };
     // A join while this was being built: its batch is stale (kafkajs will not let it process) and
     // the partition is rebuilt for the new assignment.
@@ -853,6 +879,24 @@ async function startStage(ctx: StageContext, spec: StageSpec): Promise<Stage> {
     await control.heartbeat();
   }
 
+  /**
+   * Router stage: the partition's watermark to every repartition partition (routedEvent.ts), after
+   * the routed records before it (serialised with the partition's batches, same producer).
+   */
+  async function sendHeartbeat(slot: PartitionSlot, to: ReadonlyMap<string, number>): Promise<void> {
+    const w = slot.processor.watermark;
+    const t = now();
+    if (!Number.isFinite(w) || t - slot.heartbeat.at < HEARTBEAT_INTERVAL_MS) return;
+    if (w <= slot.heartbeat.watermark && t - slot.heartbeat.at < HEARTBEAT_REPEAT_MS) return;
+    const value = encodeHeartbeat(slot.processor.topic, slot.processor.partition, w);
+    const records: OutputRecord[] = [];
+    for (const [topic, partitions] of to) {
+      for (let partition = 0; partition < partitions; partition++) records.push({ topic, partition, key: null, value });
+    }
+    await producer.send(records);
+    slot.heartbeat = { watermark: w, at: t };
+  }
+
   /** Idle partitions: event time moves on with the wall clock after ordering.idleTimeoutMs. */
   async function tickIdle(): Promise<void> {
     // Out of touch with the broker, silence says nothing about the sources: see liveness.ts.
@@ -863,12 +907,16 @@ async function startStage(ctx: StageContext, spec: StageSpec): Promise<Stage> {
       const idle = t - Math.max(slot.lastRecordAt, liveness.idleSince());
       // Held events, or suppression windows and breaker minutes waiting for event time to pass them.
       const waiting = slot.processor.buffered > 0 || slot.processor.tuner.size > 0;
-      if (idle < config.ordering.idleTimeoutMs || !waiting) continue;
+      // The router stage moves every idle partition on: its heartbeats carry the watermark.
+      if (idle < config.ordering.idleTimeoutMs || !(waiting || spec.heartbeatTo !== undefined)) continue;
       await serialised(slot, async () => {
-        const outcome = slot.processor.advanceIdle(idle);
+        const outcome = slot.processor.advanceIdle(idle, t);
         countDuplicates(outcome);
         if (outcome.outputs.length > 0) await publishAndCommit(slot, [outcome], []);
       });
+    }
+    if (spec.heartbeatTo !== undefined && spec.heartbeatTo.size > 0) {
+      for (const slot of slots.values()) await serialised(slot, () => sendHeartbeat(slot, spec.heartbeatTo!));
     }
     // Progress not yet committed (batches that published nothing) is committed once it is due.
     for (const slot of slots.values()) {

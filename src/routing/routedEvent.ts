@@ -15,6 +15,15 @@
  *
  * The detector stage orders routed events by (time, sequence, repartition offset): events of one
  * input partition keep their input order (one router, one producer, one repartition partition).
+ *
+ * A **heartbeat** carries an input partition's watermark to every repartition partition:
+ *
+ *   {"v":1,"hb":[<input topic>,<partition>],"w":<watermark ms>}
+ *
+ * The detector stage's event time is the lowest watermark of the input partitions it hears from
+ * (originWatermarks.ts), so an input partition that falls behind (its router crashed, and the
+ * partition waits for the group to notice) holds event time back instead of having its events
+ * arrive late.
  */
 import { fingerprint, setFingerprint, type DecodeResult, type EcsEvent } from '../ecs/event.js';
 import { isJsonObject, type JsonObject } from '../ecs/fields.js';
@@ -104,4 +113,43 @@ export function decodeRoutedEvent(value: Uint8Array | null, arrival: number): De
   };
   setFingerprint(event, f);
   return { ok: true, event };
+}
+
+/** A heartbeat's value: the router's watermark of one input partition. */
+export function encodeHeartbeat(topic: string, partition: number, watermark: number): string {
+  return JSON.stringify({ v: ROUTED_FORMAT_VERSION, hb: [topic, partition], w: watermark });
+}
+
+export type RoutedRecord =
+  | { readonly kind: 'event'; readonly event: EcsEvent }
+  | { readonly kind: 'heartbeat'; readonly origin: string; readonly watermark: number }
+  | { readonly kind: 'unreadable'; readonly reason: 'invalid_routed_record'; readonly detail: string };
+
+/** `<topic>/<partition>`: the input partition an event or heartbeat comes from. */
+export function originKey(topic: string, partition: number): string {
+  return `${topic}/${partition}`;
+}
+
+/** Reads a repartition record: an event, or a heartbeat (see the module comment). */
+export function decodeRoutedRecord(value: Uint8Array | null, arrival: number): RoutedRecord {
+  // Heartbeats are short and start with their own key: told apart without a second parse.
+  if (value !== null && value.length < 512) {
+    const text = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
+    if (text.startsWith(`{"v":${ROUTED_FORMAT_VERSION},"hb":`)) {
+      try {
+        const m = JSON.parse(text) as { hb?: unknown; w?: unknown };
+        const hb = m.hb;
+        if (Array.isArray(hb) && typeof hb[0] === 'string' && typeof hb[1] === 'number' && typeof m.w === 'number') {
+          return { kind: 'heartbeat', origin: originKey(hb[0], hb[1]), watermark: m.w };
+        }
+      } catch {
+        // fall through: reported as unreadable below
+      }
+      return { kind: 'unreadable', reason: 'invalid_routed_record', detail: 'bad heartbeat' };
+    }
+  }
+  const r = decodeRoutedEvent(value, arrival);
+  return r.ok
+    ? { kind: 'event', event: r.event }
+    : { kind: 'unreadable', reason: 'invalid_routed_record', detail: r.detail };
 }

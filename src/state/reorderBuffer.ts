@@ -19,7 +19,14 @@ export class ReorderBuffer {
   private maxTime = Number.NEGATIVE_INFINITY;
   private mark = Number.NEGATIVE_INFINITY;
 
-  constructor(readonly latenessMs: number) {
+  /**
+   * `external`: the watermark is set by the caller only (raise()); events do not move it, nor does
+   * idleness. The detector stage takes it from the router stage's heartbeats (src/routing/).
+   */
+  constructor(
+    readonly latenessMs: number,
+    readonly external = false,
+  ) {
     if (!(latenessMs >= 0)) throw new Error(`lateness must be >= 0 (got ${latenessMs})`);
   }
 
@@ -56,7 +63,7 @@ export class ReorderBuffer {
   observe(time: number): void {
     if (time > this.maxTime) {
       this.maxTime = time;
-      this.raise(this.maxTime - this.latenessMs);
+      if (!this.external) this.raise(this.maxTime - this.latenessMs);
     }
   }
 
@@ -70,7 +77,7 @@ export class ReorderBuffer {
    * taken to have moved on by as much, as if a heartbeat event had arrived.
    */
   advanceIdle(idleMs: number): void {
-    if (this.maxTime === Number.NEGATIVE_INFINITY) return;
+    if (this.maxTime === Number.NEGATIVE_INFINITY || this.external) return;
     this.raise(this.maxTime + idleMs - this.latenessMs);
   }
 

@@ -33,7 +33,7 @@ import {
 import { scaleScenario, splitAttacks } from '../support/scaleScenario.js';
 
 /** The topology under test: the only line to change when routing is merged ('routed'). */
-const TOPOLOGY = 'direct' as Topology;
+const TOPOLOGY = 'routed' as Topology;
 
 const PARTITIONS = 6;
 const INSTANCES = 3;
