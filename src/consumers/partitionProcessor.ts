@@ -23,7 +23,8 @@ import {
   type EcsEvent,
 } from '../ecs/event.js';
 import { normalize, type InputFormat } from '../ecs/normalize/index.js';
-import type { Detection } from '../detectors/detection.js';
+import { interestsOf, type Detection } from '../detectors/detection.js';
+import { FastPath } from '../ecs/fastPath.js';
 import { Engine } from '../engine.js';
 import { Tuner, type TunedAlert } from '../tuning/tuner.js';
 import { EMPTY_TUNING } from '../tuning/tuningConfig.js';
@@ -70,6 +71,11 @@ export interface PartitionOptions {
   readonly maxMessageBytes?: number;
   /** Deeper documents are dead-lettered as `too_deep` (default MAX_DOCUMENT_DEPTH). */
   readonly maxDepth?: number;
+  /**
+   * Skip, without parsing them, the `ecs` records no detection could use (src/ecs/fastPath.ts);
+   * default true. Off, every record takes the full path (the reference, for tests and benchmarks).
+   */
+  readonly fastPath?: boolean;
 }
 
 const METADATA_VERSION = 1;
@@ -95,6 +101,9 @@ export class PartitionProcessor {
   private readonly limits: DecodeLimits;
   private resume: ResumePoint | undefined;
   private lastProcessed: number | undefined;
+  private readonly fastPath: FastPath | undefined;
+  /** Records the fast path skipped (read their time only). */
+  skipped = 0;
   /** Wall time each held trigger candidate was read, for the alert-delay metric. */
   private readonly readAt = new WeakMap<EcsEvent, number>();
 
@@ -117,6 +126,9 @@ export class PartitionProcessor {
     this.format = opts.format ?? 'ecs';
     this.resume = opts.resume;
     this.tuner = opts.tuner ?? new Tuner(EMPTY_TUNING);
+    const interests = this.format === 'ecs' && opts.fastPath !== false ? interestsOf(opts.detections) : undefined;
+    this.fastPath =
+      interests === undefined ? undefined : FastPath.compile(interests, this.limits as Required<DecodeLimits>);
   }
 
   /**
@@ -128,6 +140,14 @@ export class PartitionProcessor {
     this.lastProcessed = offset;
     const origin = { kind: 'kafka', topic: record.topic, partition: record.partition, offset: record.offset } as const;
     const raw = record.value ?? new Uint8Array(0);
+    if (avro === undefined && this.fastPath !== undefined) {
+      const time = this.fastPath.skippableTime(raw);
+      const alerts = time >= 0 ? this.engine.observeUnwanted(time, now) : undefined;
+      if (alerts !== undefined) {
+        this.skipped++;
+        return this.filterPublished(alerts);
+      }
+    }
     let res: DecodeResult;
     if (avro === undefined) res = decodeEvent(raw, origin, offset, this.format, this.limits);
     else if (!avro.ok) res = avro;
