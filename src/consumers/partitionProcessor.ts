@@ -138,7 +138,6 @@ export class PartitionProcessor {
   process(record: InputRecord, now: number, avro?: AvroDecodeResult): RecordOutcome {
     const offset = Number(record.offset);
     this.lastProcessed = offset;
-    const origin = { kind: 'kafka', topic: record.topic, partition: record.partition, offset: record.offset } as const;
     const raw = record.value ?? new Uint8Array(0);
     if (avro === undefined && this.fastPath !== undefined) {
       const time = this.fastPath.skippableTime(raw);
@@ -148,6 +147,7 @@ export class PartitionProcessor {
         return this.filterPublished(alerts);
       }
     }
+    const origin = { kind: 'kafka', topic: record.topic, partition: record.partition, offset: record.offset } as const;
     let res: DecodeResult;
     if (avro === undefined) res = decodeEvent(raw, origin, offset, this.format, this.limits);
     else if (!avro.ok) res = avro;

@@ -354,7 +354,17 @@ export class FastPath {
     let node = base;
     for (;;) {
       if (node === DEAD) while (p < n && STRING_CLASS[b[p]!] === PLAIN) p++;
-      else while (p < n && STRING_CLASS[b[p]!] === PLAIN) node = trans[(node << 7) | b[p++]!]!;
+      else {
+        // Walk the trie while the key may still name a field; once it cannot, skip the rest quickly.
+        while (p < n) {
+          const c = b[p]!;
+          if (STRING_CLASS[c] !== PLAIN) break;
+          node = trans[(node << 7) | c]!;
+          p++;
+          if (node === DEAD) break;
+        }
+        if (node === DEAD) continue;
+      }
       if (p >= n) return -1;
       const cls = STRING_CLASS[b[p]!]!;
       if (cls === QUOTE) break;
