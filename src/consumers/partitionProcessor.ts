@@ -72,7 +72,8 @@ export interface PartitionOptions {
   /** Deeper documents are dead-lettered as `too_deep` (default MAX_DOCUMENT_DEPTH). */
   readonly maxDepth?: number;
   /**
-   * Skip, without parsing them, the `ecs` records no detection could use (src/ecs/fastPath.ts);
+   * Skip, without parsing them, the `ecs` records (and `auto` ones read as ECS) that no detection
+   * could use (src/ecs/fastPath.ts);
    * default true. Off, every record takes the full path (the reference, for tests and benchmarks).
    */
   readonly fastPath?: boolean;
@@ -126,9 +127,13 @@ export class PartitionProcessor {
     this.format = opts.format ?? 'ecs';
     this.resume = opts.resume;
     this.tuner = opts.tuner ?? new Tuner(EMPTY_TUNING);
-    const interests = this.format === 'ecs' && opts.fastPath !== false ? interestsOf(opts.detections) : undefined;
+    const format = this.format;
+    const fast = opts.fastPath !== false && (format === 'ecs' || format === 'auto');
+    const interests = fast ? interestsOf(opts.detections) : undefined;
     this.fastPath =
-      interests === undefined ? undefined : FastPath.compile(interests, this.limits as Required<DecodeLimits>);
+      interests === undefined || !(format === 'ecs' || format === 'auto')
+        ? undefined
+        : FastPath.compile(interests, this.limits as Required<DecodeLimits>, format);
   }
 
   /**

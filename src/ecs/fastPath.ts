@@ -36,6 +36,31 @@ export interface FastPathLimits {
   readonly maxDepth: number;
 }
 
+/**
+ * The input formats the fast path reads: `ecs`, and `auto` for the documents it would read as ECS
+ * (normalize/shape.ts detectShape's common case, where normalizing returns the document itself):
+ * a top-level `event` object and `@timestamp`, and none of the top-level keys that make a document
+ * raw (`ts`, `EventID`, `event_data`, `result`) nor `zeek` or `winlog` (a raw Filebeat or Winlogbeat
+ * record may hide under them; such documents are parsed).
+ */
+export type FastPathFormat = 'ecs' | 'auto';
+// detectShape's fast branch, in full: `@timestamp` and an `event` object, none of the raw keys, no
+// `zeek` object holding an object with an own `ts` (filebeatZeekLog), and no raw `winlog`
+// (isRawWinlogbeat is false when the event object has an own `category` or `module`). The scanner
+// proves the last two conservatively: a `winlog` key needs an exact `category` or `module` key in
+// the top-level event object; a `zeek` key needs no key at depth 3 that is `ts` or escaped.
+
+/** Top-level keys that send an `auto` document to the full path. */
+const AUTO_REFUSED_KEYS = ['ts', 'EventID', 'event_data', 'result'] as const;
+const SHAPE_REFUSED = 1;
+const SHAPE_EVENT = 2;
+/** `winlog`: raw Winlogbeat unless the event is mapped (an `event.category` or `event.module` key). */
+const SHAPE_WINLOG = 3;
+/** `event.category`, `event.module`: as keys of the top-level event object, the event is mapped. */
+const SHAPE_MAPPED = 4;
+/** `zeek`: raw Filebeat output when an object under it has a `ts` key. */
+const SHAPE_ZEEK = 5;
+
 /** Deeper than this the scanner does not recurse: it answers PARSE (the full path decides). */
 const MAX_SCAN_DEPTH = 128;
 
@@ -84,6 +109,17 @@ export class FastPath {
   /** fieldAt[node]: 1 + the index of the field the node completes, else 0. */
   private readonly fieldAt: Int32Array;
   private readonly timestampNode: number;
+  /** `auto` format: the top-level keys that decide the document's shape (SHAPE_*), by node. */
+  private readonly auto: boolean;
+  private readonly shapeAt: Uint8Array;
+  private eventSeen = false;
+  private eventMapped = false;
+  private winlogSeen = false;
+  private zeekSeen = false;
+  /** A key at depth 3 that is `ts`, or that has an escape (it might be). */
+  private tsKeyAtDepth3 = false;
+  private keyStart = 0;
+  private keyEscaped = false;
   /** The tests (indices) on each field. */
   private readonly fieldTests: readonly Int32Array[];
   private readonly testOp: Uint8Array;
@@ -116,7 +152,11 @@ export class FastPath {
    * (an alternative without tests) or a declaration is outside what the scanner reads exactly
    * (a non-ASCII keyword or field name, a test on `@timestamp`).
    */
-  static compile(interests: readonly Interest[], limits: FastPathLimits): FastPath | undefined {
+  static compile(
+    interests: readonly Interest[],
+    limits: FastPathLimits,
+    format: FastPathFormat = 'ecs',
+  ): FastPath | undefined {
     const alternatives: (readonly FieldTest[])[] = interests.flatMap((i) => [...i]);
     for (const all of alternatives) {
       if (all.length === 0) return undefined;
@@ -128,10 +168,11 @@ export class FastPath {
         if (OPS[t.op] === undefined) return undefined;
       }
     }
-    return new FastPath(alternatives, limits);
+    return new FastPath(alternatives, limits, format);
   }
 
-  private constructor(alternatives: readonly (readonly FieldTest[])[], limits: FastPathLimits) {
+  private constructor(alternatives: readonly (readonly FieldTest[])[], limits: FastPathLimits, format: FastPathFormat) {
+    this.auto = format === 'auto';
     this.maxBytes = limits.maxMessageBytes;
     this.maxDepth = Math.min(limits.maxDepth, MAX_SCAN_DEPTH);
     const fields: string[] = [];
@@ -179,8 +220,19 @@ export class FastPath {
     };
     fields.forEach((f, i) => (fieldAt[insert(f)] = i + 1));
     this.timestampNode = insert(TIMESTAMP);
+    const shapeAt: [number, number][] = [];
+    if (this.auto) {
+      for (const k of AUTO_REFUSED_KEYS) shapeAt.push([insert(k), SHAPE_REFUSED]);
+      shapeAt.push([insert('event'), SHAPE_EVENT]);
+      shapeAt.push([insert('winlog'), SHAPE_WINLOG]);
+      shapeAt.push([insert('zeek'), SHAPE_ZEEK]);
+      shapeAt.push([insert('event.category'), SHAPE_MAPPED]);
+      shapeAt.push([insert('event.module'), SHAPE_MAPPED]);
+    }
     this.trans = Int32Array.from(trans);
     this.fieldAt = Int32Array.from(fieldAt);
+    this.shapeAt = new Uint8Array(fieldAt.length);
+    for (const [node, shape] of shapeAt) this.shapeAt[node] = shape;
 
     this.fieldTests = fields.map((f) => Int32Array.from(tests.flatMap((t, i) => (t.field === f ? [i] : []))));
     this.testOp = Uint8Array.from(tests.map((t) => OPS[t.op]));
@@ -206,11 +258,21 @@ export class FastPath {
     this.n = n;
     this.interesting = false;
     this.tsKind = 0;
+    this.eventSeen = false;
+    this.eventMapped = false;
+    this.winlogSeen = false;
+    this.zeekSeen = false;
+    this.tsKeyAtDepth3 = false;
     this.holds.fill(0);
     this.remaining.set(this.alternativeSize);
     const ok = this.scan();
     this.b = EMPTY;
     if (!ok || this.interesting || this.tsKind === 0) return PARSE;
+    if (this.auto) {
+      if (!this.eventSeen || (this.winlogSeen && !this.eventMapped) || (this.zeekSeen && this.tsKeyAtDepth3)) {
+        return PARSE;
+      }
+    }
     if (this.tsKind === K_STRING) {
       const t = isoUtc(raw, this.tsStart, this.tsEnd);
       if (t !== NOT_SIMPLE) return t;
@@ -256,7 +318,7 @@ export class FastPath {
       p++;
     } else {
       p = this.key(p, ROOT);
-      if (p < 0) return false;
+      if (p < 0 || (this.auto && !this.onKey(p, 1))) return false;
     }
     let node = this.keyNode;
     while (depth > 0) {
@@ -297,7 +359,7 @@ export class FastPath {
           nodes[depth] = base;
           if (b[p] !== 0x7d) {
             p = this.key(p, base);
-            if (p < 0) return false;
+            if (p < 0 || (this.auto && !this.onKey(p, depth))) return false;
             node = this.keyNode;
             continue;
           }
@@ -324,7 +386,7 @@ export class FastPath {
           p++;
           if (kinds[depth] === OBJECT) {
             p = this.key(b[p] === 0x22 ? p : this.ws(p), nodes[depth]!);
-            if (p < 0) return false;
+            if (p < 0 || (this.auto && !this.onKey(p, depth))) return false;
             node = this.keyNode;
           } else {
             p = this.ws(p);
@@ -351,6 +413,8 @@ export class FastPath {
     const trans = this.trans;
     if (p >= n || b[p] !== 0x22) return -1;
     p++;
+    this.keyStart = p;
+    this.keyEscaped = false;
     let node = base;
     for (;;) {
       if (node === DEAD) while (p < n && STRING_CLASS[b[p]!] === PLAIN) p++;
@@ -371,6 +435,7 @@ export class FastPath {
       if (cls === BACKSLASH) {
         // An escape while the key could still name a field: JSON.parse decodes it, the trie cannot.
         if (node !== DEAD) return -1;
+        this.keyEscaped = true;
         p = this.escape(p);
       } else if (cls === HIGH) {
         p = this.utf8(p);
@@ -385,6 +450,28 @@ export class FastPath {
     }
     this.keyNode = node;
     return this.ws(p + 1);
+  }
+
+  /** `auto`: notes what a key (this.keyNode, value at p) at `depth` says of the shape; false: parse. */
+  private onKey(p: number, depth: number): boolean {
+    if (depth === 3) {
+      const b = this.b;
+      const k = this.keyStart;
+      if (this.keyEscaped || (b[k] === 0x74 && b[k + 1] === 0x73 && b[k + 2] === 0x22)) this.tsKeyAtDepth3 = true;
+    }
+    const shape = this.shapeAt[this.keyNode]!;
+    if (shape === 0) return true;
+    if (depth === 2) {
+      // Keys at depth 2 reach these nodes only inside the one top-level `event` object.
+      if (shape === SHAPE_MAPPED) this.eventMapped = true;
+      return true;
+    }
+    if (depth !== 1 || shape === SHAPE_MAPPED) return true;
+    if (shape === SHAPE_WINLOG) this.winlogSeen = true;
+    else if (shape === SHAPE_ZEEK) this.zeekSeen = true;
+    else if (shape === SHAPE_REFUSED || this.eventSeen || this.b[p] !== 0x7b) return false;
+    else this.eventSeen = true;
+    return true;
   }
 
   /** A number, true, false or null at p: the index after it, or -1. */

@@ -22,6 +22,7 @@ import { RpcToInternetDetector } from '../../../src/detectors/rpcToInternet.js';
 import { decodeEvent } from '../../../src/ecs/event.js';
 import { isJsonObject, type JsonObject } from '../../../src/ecs/fields.js';
 import { interestHolds } from '../../../src/ecs/interest.js';
+import type { InputFormat } from '../../../src/ecs/normalize/index.js';
 import { parseEventTime } from '../../../src/ecs/time.js';
 import { DEFAULT_MAX_AHEAD_MS } from '../../../src/engine.js';
 import { DATASETS_DIR, DATASETS_SKIP } from '../../support/datasets.js';
@@ -35,9 +36,10 @@ interface Counts {
   future: number;
 }
 
-function processor(fastPath: boolean, counts: Counts, detections: readonly Detection[] = createDetections()) {
+function processor(fastPath: boolean, counts: Counts, detections: readonly Detection[], format: InputFormat) {
   return new PartitionProcessor('in', 0, {
     detections,
+    format,
     deadLetterTopic: 'dlq',
     latenessMs: LATENESS_MS,
     maxAheadMs: DEFAULT_MAX_AHEAD_MS,
@@ -71,11 +73,12 @@ function differential(
   label: string,
   records: readonly { readonly value: Buffer; readonly now: number }[],
   detections: () => readonly Detection[] = () => createDetections(),
+  format: InputFormat = 'ecs',
 ): Differential {
   const fc: Counts = { late: 0, future: 0 };
   const sc: Counts = { late: 0, future: 0 };
-  const fast = processor(true, fc, detections());
-  const full = processor(false, sc, detections());
+  const fast = processor(true, fc, detections(), format);
+  const full = processor(false, sc, detections(), format);
   let alerts = 0;
   let deadLetters = 0;
   records.forEach(({ value, now }, i) => {
@@ -162,6 +165,9 @@ test('the benchmark mix: identical results, and the fast path skips most of it',
   const fuzzed = differential('mix with variants', withVariants(MIX.lines, 11, 0.5));
   assert.ok(fuzzed.skipped > 0.5 * plain.skipped, `variants: only ${fuzzed.skipped} skipped`);
   assert.ok(fuzzed.deadLetters > 0, 'the hostile mutants were dead-lettered');
+  // `auto`, the default input format: documents it reads as ECS are skipped alike.
+  const auto = differential('mix, auto', withVariants(MIX.lines, 12, 0.3), undefined, 'auto');
+  assert.ok(auto.skipped / auto.records > 0.6, `auto: ${auto.skipped} of ${auto.records} skipped`);
 });
 
 test('fewer detections skip more; a detection that declares no interest disables skipping', () => {
@@ -181,10 +187,13 @@ test('every ECS dataset file, with variants: identical results', { skip: DATASET
   let skipped = 0;
   let alerts = 0;
   ecsFiles().forEach((file, i) => {
-    const d = differential(relative(DATASETS_DIR, file), withVariants(lines(file), 100 + i, 0.25));
-    records += d.records;
-    skipped += d.skipped;
-    alerts += d.alerts;
+    for (const format of ['ecs', 'auto'] as const) {
+      const input = withVariants(lines(file), 100 + i, format === 'ecs' ? 0.25 : 0.1);
+      const d = differential(`${relative(DATASETS_DIR, file)} (${format})`, input, undefined, format);
+      records += d.records;
+      skipped += d.skipped;
+      alerts += d.alerts;
+    }
   });
   assert.ok(records > 100_000 && alerts > 0, `${records} records, ${alerts} alerts`);
   console.log(`datasets: ${records} records, ${alerts} alerts, ${((skipped / records) * 100).toFixed(1)} % skipped`);

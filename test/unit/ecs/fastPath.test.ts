@@ -179,3 +179,33 @@ test('an alternative without tests, or a declaration the scanner cannot read exa
   const none = FastPath.compile([[]], LIMITS)!; // no event matters: every readable one is skipped
   assert.equal(none.skippableTime(bytes(`{"@timestamp":"${T}","destination.port":135}`)), TIME);
 });
+
+test('auto format: only documents detectShape reads as ECS are skipped', () => {
+  const auto = FastPath.compile([INTEREST], LIMITS, 'auto')!;
+  const time = (msg: string): number => auto.skippableTime(bytes(msg));
+  assert.equal(time(`{"@timestamp":"${T}","event":{"kind":"event"},"agent":{"ts":1}}`), TIME);
+  assert.equal(time(`{"event":{},"@timestamp":"${T}","host.name":"x"}`), TIME);
+  assert.equal(time(`{"@timestamp":"${T}","winlog":{"event_id":1},"event":{"category":["process"]}}`), TIME);
+  assert.equal(time(`{"@timestamp":"${T}","event":{"module":"sysmon"},"winlog":{"api":"x"}}`), TIME);
+  assert.equal(time(`{"@timestamp":"${T}","zeek":{"conn":{"uid":"C1"},"ts":1},"event":{}}`), TIME);
+  for (const doc of [
+    `{"@timestamp":"${T}"}`, // no event object: the slow shape detection decides
+    `{"@timestamp":"${T}","event.kind":"event"}`,
+    `{"@timestamp":"${T}","event":"x"}`,
+    `{"@timestamp":"${T}","event":{},"event":{}}`,
+    `{"@timestamp":"${T}","event":{},"ts":1}`,
+    `{"@timestamp":"${T}","event":{},"EventID":4624}`,
+    `{"@timestamp":"${T}","event":{},"event_data":{}}`,
+    `{"@timestamp":"${T}","event":{},"result":{}}`,
+    `{"@timestamp":"${T}","event":{},"winlog":{}}`, // raw Winlogbeat unless the event is mapped
+    `{"@timestamp":"${T}","event":{"kind":"x"},"winlog":{"event_id":1}}`,
+    `{"@timestamp":"${T}","event":{"c\\u0061tegory":"x"},"winlog":{"event_id":1}}`,
+    `{"@timestamp":"${T}","event.category":"x","event":{},"winlog":{"event_id":1}}`,
+    `{"@timestamp":"${T}","event":{},"zeek":{"conn":{"ts":1}}}`, // raw Filebeat zeek output
+    `{"@timestamp":"${T}","zeek":{"conn":{"t\\u0073":1}},"event":{}}`,
+    `{"@timestamp":"${T}","a":{"b":{"ts":1}},"zeek":{"conn":{}},"event":{}}`, // conservative
+    `{"@timestamp":"${T}","event":{},"\\u0074s":1}`,
+  ]) {
+    assert.equal(time(doc), PARSE, doc);
+  }
+});
