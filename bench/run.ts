@@ -9,6 +9,9 @@
  * Figures (bench/README.md has the latest):
  *   parse_only_eps     JSON.parse alone on the input bytes (the naive limit), one core
  *   engine_eps         picket's engine on the same bytes: decode, normalize, all detections, one core
+ *                      (with the fast path, the default: src/ecs/fastPath.ts)
+ *   engine_full_parse_eps  the same engine with the fast path off: every record parsed
+ *   fast_path_skipped_share  share of the input the fast path skipped without parsing
  *   null_consumer_eps  a consumer that reads the input topic and discards it, through the broker
  *   e2e_eps            `picket run` (a child process, all detections) on the same topic
  *   alert_delay_p50_ms / alert_delay_p99_ms
@@ -72,27 +75,42 @@ const parseSeconds = timeBest(() => {
   for (const b of mix.lines) JSON.parse(b.toString('utf8'));
 });
 let engineAlerts = 0;
-const engineSeconds = timeBest(() => {
-  // What `run` does per record, without Kafka: PartitionProcessor (decode, normalize with the
-  // default input format, the stream engine with the default lateness, all detections).
+let skippedShare = 0;
+/**
+ * What `run` does per record, without Kafka: PartitionProcessor (the fast path as configured by
+ * default, decode, normalize with the default input format, the stream engine with the default
+ * lateness, all detections). `fastPath: false` is the full-parse reference.
+ */
+const engineRun = (fastPath?: boolean) => (): void => {
   const config = loadConfig({ env: {} });
   const p = new PartitionProcessor('bench', 0, {
     detections: createDetections(),
     deadLetterTopic: 'dlq',
     latenessMs: config.ordering.latenessMs,
     format: config.input.format,
+    ...(fastPath === undefined ? {} : { fastPath }),
   });
-  engineAlerts = 0;
+  let alerts = 0;
   mix.lines.forEach((value, i) => {
-    engineAlerts += p.process(
+    alerts += p.process(
       { topic: 'bench', partition: 0, offset: String(i), key: null, value, timestamp: '0', headers: {} },
       0,
     ).alerts.length;
   });
-});
+  if (fastPath === undefined) {
+    engineAlerts = alerts;
+    skippedShare = p.skipped / mix.lines.length;
+  } else if (alerts !== engineAlerts) throw new Error(`full parse: ${alerts} alerts, fast path ${engineAlerts}`);
+};
+const engineSeconds = timeBest(engineRun());
+const fullParseSeconds = timeBest(engineRun(false));
 const parseOnlyEps = round(mix.lines.length / parseSeconds);
 const engineEps = round(mix.lines.length / engineSeconds);
-log(`parse only ${parseOnlyEps} ev/s, engine ${engineEps} ev/s (${engineAlerts} alerts)`);
+const engineFullParseEps = round(mix.lines.length / fullParseSeconds);
+log(
+  `parse only ${parseOnlyEps} ev/s, engine ${engineEps} ev/s (${engineAlerts} alerts, ` +
+    `${(skippedShare * 100).toFixed(1)} % skipped by the fast path), engine with full parse ${engineFullParseEps} ev/s`,
+);
 
 // ---- through Kafka --------------------------------------------------------------------------
 const local = process.env.KAFKA_BROKERS === undefined ? await startLocalKafka() : undefined;
@@ -325,6 +343,8 @@ await local?.stop();
 const result = {
   parse_only_eps: parseOnlyEps,
   engine_eps: engineEps,
+  engine_full_parse_eps: engineFullParseEps,
+  fast_path_skipped_share: Number(skippedShare.toFixed(4)),
   null_consumer_eps: nullEps,
   e2e_eps: run.eps,
   alert_delay_p50_ms: delay.p50,
@@ -354,6 +374,10 @@ const rows: [string, string][] = [
   [
     'engine: decode, normalize, D1–D4 (one core)',
     `${engineEps.toLocaleString('en')} ev/s (${result.engine_vs_parse}× parse)`,
+  ],
+  [
+    'engine without the fast path (every record parsed)',
+    `${engineFullParseEps.toLocaleString('en')} ev/s (fast path skips ${(skippedShare * 100).toFixed(1)} %)`,
   ],
   [`null consumer (${clientName})`, `${nullEps.toLocaleString('en')} ev/s`],
   [

@@ -129,6 +129,23 @@ export class Engine {
     return this.releaseAndTake();
   }
 
+  /**
+   * An event that no detection can use, known only by its time (the fast path proved it without
+   * parsing it, src/ecs/fastPath.ts): exactly what push() does with such an event. Undefined when
+   * the event is too far ahead of the clock: push() hands it to onFuture, so the caller must push
+   * the decoded event instead.
+   */
+  observeUnwanted(time: number, now?: number): readonly Alert[] | undefined {
+    let observeAs = time;
+    if (now !== undefined && this.maxAheadMs !== undefined && time > now) {
+      if (time - now > this.maxAheadMs) return undefined;
+      observeAs = now;
+    }
+    if (this.ordered.length === 0) return this.take();
+    this.buffer.observe(observeAs);
+    return this.releaseAndTake();
+  }
+
   private releaseAndTake(): readonly Alert[] {
     this.releaseBuffered();
     return this.take();

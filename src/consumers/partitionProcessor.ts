@@ -23,7 +23,8 @@ import {
   type EcsEvent,
 } from '../ecs/event.js';
 import { normalize, type InputFormat } from '../ecs/normalize/index.js';
-import type { Detection } from '../detectors/detection.js';
+import { interestsOf, type Detection } from '../detectors/detection.js';
+import { FastPath } from '../ecs/fastPath.js';
 import { Engine } from '../engine.js';
 import { OriginWatermarks } from '../routing/originWatermarks.js';
 import { decodeRoutedRecord, originKey } from '../routing/routedEvent.js';
@@ -86,6 +87,12 @@ export interface PartitionOptions {
    * first record. latenessMs is then unused (the router stage applied it).
    */
   readonly routedInput?: { readonly silenceMs: number; readonly warmupMs: number };
+  /**
+   * Skip, without parsing them, the `ecs` records (and `auto` ones read as ECS) that no detection
+   * could use (src/ecs/fastPath.ts);
+   * default true. Off, every record takes the full path (the reference, for tests and benchmarks).
+   */
+  readonly fastPath?: boolean;
 }
 
 const METADATA_VERSION = 1;
@@ -115,6 +122,9 @@ export class PartitionProcessor {
   private readonly origins: OriginWatermarks | undefined;
   private resume: ResumePoint | undefined;
   private lastProcessed: number | undefined;
+  private readonly fastPath: FastPath | undefined;
+  /** Records the fast path skipped (read their time only). */
+  skipped = 0;
   /** Wall time each held trigger candidate was read, for the alert-delay metric. */
   private readonly readAt = new WeakMap<EcsEvent, number>();
 
@@ -144,6 +154,15 @@ export class PartitionProcessor {
       opts.routedInput === undefined
         ? undefined
         : new OriginWatermarks(opts.routedInput.silenceMs, opts.routedInput.warmupMs);
+    const format = this.format;
+    // Not on repartition records; on the input, an event is skipped only if neither a detection run
+    // here nor one it is routed to could use it.
+    const fast = opts.fastPath !== false && this.origins === undefined && (format === 'ecs' || format === 'auto');
+    const interests = fast ? interestsOf([...opts.detections, ...(this.router?.detections ?? [])]) : undefined;
+    this.fastPath =
+      interests === undefined || !(format === 'ecs' || format === 'auto')
+        ? undefined
+        : FastPath.compile(interests, this.limits as Required<DecodeLimits>, format);
   }
 
   /**
@@ -153,8 +172,16 @@ export class PartitionProcessor {
   process(record: InputRecord, now: number, avro?: AvroDecodeResult): RecordOutcome {
     const offset = Number(record.offset);
     this.lastProcessed = offset;
-    const origin = { kind: 'kafka', topic: record.topic, partition: record.partition, offset: record.offset } as const;
     const raw = record.value ?? new Uint8Array(0);
+    if (avro === undefined && this.fastPath !== undefined) {
+      const time = this.fastPath.skippableTime(raw);
+      const alerts = time >= 0 ? this.engine.observeUnwanted(time, now) : undefined;
+      if (alerts !== undefined) {
+        this.skipped++;
+        return this.filterPublished(alerts);
+      }
+    }
+    const origin = { kind: 'kafka', topic: record.topic, partition: record.partition, offset: record.offset } as const;
     let res: DecodeResult;
     if (this.origins !== undefined) {
       const r = decodeRoutedRecord(record.value, offset);

@@ -5,6 +5,7 @@
  */
 import type { EcsEvent } from '../ecs/event.js';
 import type { JsonObject } from '../ecs/fields.js';
+import type { Interest } from '../ecs/interest.js';
 import type { RdpSpikeOptions } from './rdpSpike.js';
 import type { RuleMeta } from './rule.js';
 
@@ -88,6 +89,14 @@ export interface Detection {
    */
   readonly keyedBy?: 'host' | 'other';
   /**
+   * The events that could matter to this detection, declared as field tests (src/ecs/interest.ts):
+   * a necessary condition of `wants()` for an ordered detection, of `onEvent` doing anything for a
+   * stateless one. The stream path skips, without parsing them, the events that no enabled
+   * detection's interest allows (src/ecs/fastPath.ts). When absent, every event may matter and
+   * nothing is skipped.
+   */
+  readonly interest?: Interest;
+  /**
    * Called for every event, in the engine's order (event time, sequence, arrival) per partition,
    * except late events (older than the watermark), which come when they arrive and are matched
    * against whatever state remains. Must return quickly for the events it does not care about:
@@ -121,4 +130,19 @@ export type DurableDetection = Detection & Required<Pick<Detection, 'drainChange
 
 export function isDurable(d: Detection): d is DurableDetection {
   return typeof d.drainChanges === 'function' && typeof d.restore === 'function';
+}
+
+/**
+ * The interests of a set of detections, for the fast path; undefined when some event could matter
+ * to one of them whatever it holds: a detection that declares no interest, or an ordered one
+ * without `wants()` (the engine buffers every event for it, so every event changes its commit point).
+ */
+export function interestsOf(detections: readonly Detection[]): Interest[] | undefined {
+  const out: Interest[] = [];
+  for (const d of detections) {
+    const ordered = d.ordered ?? d.onWatermark !== undefined;
+    if (d.interest === undefined || (ordered && d.wants === undefined)) return undefined;
+    out.push(d.interest);
+  }
+  return out;
 }

@@ -49,7 +49,7 @@ import { RecencyList, type RecencyNode } from '../state/recencyList.js';
 import { anomalyScore, oneSidedProbability, probabilityForCeiling } from './rdp/anomalyScore.js';
 import { BucketLayout } from './rdp/bucketLayout.js';
 import { DestinationModel, MODEL_HALF_LIFE_WEEKS, countUpperTail, type ModelJson } from './rdp/destinationModel.js';
-import { extractRdpEvidence, mayBeRdpEvidence, type RdpEvidence } from './rdp/evidence.js';
+import { extractRdpEvidence, mayBeRdpEvidence, RDP_EVIDENCE_INTEREST, type RdpEvidence } from './rdp/evidence.js';
 import { normalisedScore } from './rdp/normaliser.js';
 import { OpenBucket, type OpenBucketJson, type RunningTest } from './rdp/openBucket.js';
 import { PopulationPrior, type PopulationJson } from './rdp/population.js';
@@ -206,6 +206,8 @@ export class RdpSpikeDetector implements Detection {
     this.pCeiling = probabilityForCeiling(o.scoreThreshold);
     new DistinctCounter(o.sketchThreshold); // validates it
   }
+
+  readonly interest = RDP_EVIDENCE_INTEREST;
 
   wants(event: EcsEvent): boolean {
     return mayBeRdpEvidence(event.doc);

@@ -24,6 +24,7 @@
 import { compareEvents, type EcsEvent } from '../ecs/event.js';
 import { field, isJsonObject, type FieldPath, type JsonObject } from '../ecs/fields.js';
 import { ipEquals, ips, parseIp, type Ip } from '../ecs/ip.js';
+import type { Interest } from '../ecs/interest.js';
 import { pickSubtrees } from '../ecs/nest.js';
 import { firstKeyword, keywordEquals, keywords, toNumber } from '../ecs/values.js';
 import { compileWildcard, compileWildcardList, keywordMatches } from '../ecs/wildcard.js';
@@ -101,7 +102,9 @@ export const EXCLUDED_EXECUTABLES = [
 export const MSIEXEC_EXECUTABLE = '?:\\Windows\\System32\\msiexec.exe';
 export const MSIEXEC_ARG = '/V';
 
-const isServicesExe = compileWildcard('services.exe');
+const SERVICES_EXE = 'services.exe';
+const isServicesExe = compileWildcard(SERVICES_EXE);
+const WINDOWS = { field: 'host.os.type', op: 'keyword_eq', value: 'windows' } as const;
 const isInbound = compileWildcardList(['incoming', 'ingress']);
 const isExcludedExecutable = compileWildcardList(EXCLUDED_EXECUTABLES);
 const isMsiexec = compileWildcard(MSIEXEC_EXECUTABLE);
@@ -245,7 +248,25 @@ export class RemoteServicesDetector implements Detection {
     this.countEviction = ctx.countEviction;
   }
 
-  /** Only network and process events can be a stage: the allocation-free category check. */
+  /**
+   * Necessary conditions of stagesOf(): a Windows service child (stage 2), or a services.exe tcp
+   * connection between dynamic ports (stage 1).
+   */
+  readonly interest: Interest = [
+    [
+      WINDOWS,
+      { field: 'event.type', op: 'keyword_eq', value: 'start' },
+      { field: 'process.parent.name', op: 'keyword_eq_ci', value: SERVICES_EXE },
+    ],
+    [
+      WINDOWS,
+      { field: 'network.transport', op: 'keyword_eq', value: 'tcp' },
+      { field: 'process.name', op: 'keyword_eq_ci', value: SERVICES_EXE },
+      { field: 'source.port', op: 'number_gte', value: DYNAMIC_PORT_MIN },
+      { field: 'destination.port', op: 'number_gte', value: DYNAMIC_PORT_MIN },
+    ],
+  ];
+
   /**
    * Exactly the events onEvent acts on: a Windows service child or services.exe connection. Any
    * other network or process event changes nothing, so it is not held in the reorder buffer (most

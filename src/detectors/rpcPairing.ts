@@ -36,6 +36,7 @@ import {
   toNumber,
 } from '../ecs/values.js';
 import { KeyedWindowStore, type TimedEntry } from '../state/keyedWindowStore.js';
+import type { Interest } from '../ecs/interest.js';
 import type { Detection, DetectionContext, DetectionSettings, Emit, Finding } from './detection.js';
 import type { RuleMeta } from './rule.js';
 
@@ -269,6 +270,15 @@ export class RpcPairingDetector implements Detection {
     this.waiting = new KeyedWindowStore({ limits: ctx.limits, onEvict, tieBreak: byEventOrder });
     this.counted = new KeyedWindowStore({ limits: { maxKeys: ctx.limits.maxKeys, maxEntriesPerKey: 1 }, onEvict });
   }
+
+  /** What wants() tests: a mapper's port, or two dynamic ports (roleOf). */
+  readonly interest: Interest = [
+    [{ field: 'destination.port', op: 'number_eq', value: ENDPOINT_MAPPER_PORT }],
+    [
+      { field: 'destination.port', op: 'number_gte', value: DYNAMIC_PORT_MIN },
+      { field: 'source.port', op: 'number_gte', value: DYNAMIC_PORT_MIN },
+    ],
+  ];
 
   /** Only port-135 and high-port-to-high-port events can matter; the test reads two properties. */
   wants(event: EcsEvent): boolean {

@@ -7,6 +7,7 @@ import { field } from '../ecs/fields.js';
 import { CidrSet, ips } from '../ecs/ip.js';
 import { pickSubtrees } from '../ecs/nest.js';
 import { keywordEquals, keywordIn, numberEquals } from '../ecs/values.js';
+import type { Interest } from '../ecs/interest.js';
 import type { Detection, Emit } from './detection.js';
 import type { RuleMeta } from './rule.js';
 
@@ -84,12 +85,19 @@ const DESTINATION_PORT = field('destination.port');
 const SOURCE_IP = field('source.ip');
 const DESTINATION_IP = field('destination.ip');
 const ENTITY_FIELDS = ['host', 'source', 'destination', 'network', 'process', 'user'] as const;
+const TCP = { field: 'network.transport', op: 'keyword_eq', value: 'tcp' } as const;
 
 export class RpcToInternetDetector implements Detection {
   readonly rule = RPC_TO_INTERNET_RULE;
   readonly key = 'rpc_to_internet';
   private readonly privateSources = new CidrSet(PRIVATE_SOURCE_RANGES);
   private readonly nonInternet = new CidrSet(NON_INTERNET_DESTINATION_RANGES);
+  /** matches() needs tcp, and port 135 or a Zeek DCE-RPC record. */
+  readonly interest: Interest = [
+    [TCP, { field: 'destination.port', op: 'number_eq', value: 135 }],
+    [TCP, { field: 'event.dataset', op: 'keyword_eq', value: 'zeek.dce_rpc' }],
+    [TCP, { field: 'data_stream.dataset', op: 'keyword_eq', value: 'zeek.dce_rpc' }],
+  ];
 
   /** The rule's query, clause by clause; cheapest and most selective checks first. */
   matches(doc: EcsEvent['doc']): boolean {

@@ -83,6 +83,11 @@ export class Router {
     return this.routes.length;
   }
 
+  /** The routed detections (their wants() and interests decide what the router stage may skip). */
+  get detections(): readonly Detection[] {
+    return this.routes.map((r) => r.detection);
+  }
+
   /**
    * The records that carry `event` to the detections that can use it, keyed by their join keys:
    * none for most events. `counts` gets the detection key of each record.

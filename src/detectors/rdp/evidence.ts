@@ -21,6 +21,7 @@
  * that spans two buckets counts in both.
  */
 import type { JsonObject } from '../../ecs/fields.js';
+import type { Interest } from '../../ecs/interest.js';
 import { toKeyword, toNumber } from '../../ecs/values.js';
 import { canonicalAddress, isAddress } from './address.js';
 import { FastField, NOT_FOUND } from './fieldReader.js';
@@ -65,6 +66,13 @@ const isProcessCategory = (v: unknown): boolean => toKeyword(v) === 'process';
 const isLogonCode = (v: unknown): boolean => toKeyword(v) === '4624';
 const isRemoteInteractiveType = (v: unknown): boolean => toKeyword(v) === '10';
 const isRemoteInteractive = (v: unknown): boolean => toKeyword(v) === 'RemoteInteractive';
+
+/** mayBeRdpEvidence as field tests (Detection.interest): exactly its three alternatives. */
+export const RDP_EVIDENCE_INTEREST: Interest = [
+  [{ field: 'destination.port', op: 'number_eq', value: RDP_PORT }],
+  [{ field: 'event.code', op: 'keyword_eq', value: '4624' }],
+  [{ field: 'process.Ext.session_info.logon_type', op: 'keyword_eq', value: 'RemoteInteractive' }],
+];
 
 /**
  * Cheap, allocation-free prefilter: could this document be RDP evidence? True for every document
