@@ -141,7 +141,7 @@ export class Engine {
       if (time - now > this.maxAheadMs) return undefined;
       observeAs = now;
     }
-    if (this.ordered.length === 0) return this.take();
+    // As push() does: event time moves on also without ordered detections (the tuning follows it).
     this.buffer.observe(observeAs);
     return this.releaseAndTake();
   }

@@ -47,6 +47,7 @@ import type {
   OutputRecord,
   RecordProducer,
   StreamConsumer,
+  TopicSpec,
 } from './client.js';
 import { ConsumerLiveness, stallThresholdMs } from './liveness.js';
 import {
@@ -120,6 +121,32 @@ interface PartitionSlot {
   uncommitted: boolean;
   /** Router stage: the watermark last sent as a heartbeat, and when. */
   heartbeat: { watermark: number; at: number };
+}
+
+/**
+ * Creates the topics that are missing, retrying transient errors: instances started together (a
+ * Deployment's pods) create the same topics at once, and a topic another one just created can be
+ * unknown to the broker answering for a moment.
+ */
+async function ensureTopicsRetrying(admin: KafkaAdmin, topics: readonly TopicSpec[]): Promise<string[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await admin.ensureTopics(topics);
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
+}
+
+/** Partition counts of `topics`, waiting up to 15 s for topics just created (by anyone) to be known. */
+async function partitionCountsOnceCreated(admin: KafkaAdmin, topics: readonly string[]): Promise<Map<string, number>> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const counts = await admin.partitionCounts(topics).catch(() => new Map<string, number>());
+    if (topics.every((t) => counts.has(t)) || Date.now() > deadline) return counts;
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 /** What one stage reads, and how each of its partitions is processed. */
@@ -205,12 +232,15 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     let partitions = config.routing.partitions;
     try {
       if (partitions === 0) partitions = Math.max(1, ...(await admin.partitionCounts(config.topics.input)).values());
-      const created = await admin.ensureTopics(topics.map((topic) => ({ topic, numPartitions: partitions })));
+      const created = await ensureTopicsRetrying(
+        admin,
+        topics.map((topic) => ({ topic, numPartitions: partitions })),
+      );
       if (created.length > 0) logger.info({ topics: created, partitions }, 'created repartition topics');
     } catch (err) {
       logger.warn({ err }, 'could not check or create the repartition topics; they must exist');
     }
-    const counts = await admin.partitionCounts(topics);
+    const counts = await partitionCountsOnceCreated(admin, topics);
     for (const topic of topics) {
       if (!counts.has(topic)) {
         throw new ConfigError(
@@ -266,14 +296,15 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         const inputs = await admin.partitionCounts(config.topics.input);
         partitions = Math.max(1, repartitionPartitions, ...inputs.values());
       }
-      const created = await admin.ensureTopics(
+      const created = await ensureTopicsRetrying(
+        admin,
         topics.map((topic) => ({ topic, numPartitions: partitions, config: CHANGELOG_TOPIC_CONFIG })),
       );
       if (created.length > 0) logger.info({ topics: created, partitions }, 'created changelog topics');
     } catch (err) {
       logger.warn({ err }, 'could not check or create the changelog topics; they must exist');
     }
-    const counts = await admin.partitionCounts(topics);
+    const counts = await partitionCountsOnceCreated(admin, topics);
     keys.forEach((key, i) => {
       const topic = topics[i]!;
       const n = counts.get(topic);

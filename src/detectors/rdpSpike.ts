@@ -123,6 +123,9 @@ export const POPULATION_KEY = '#population';
 
 const ENTITY_FIELDS = ['host', 'source', 'destination', 'process', 'user'] as const;
 
+/** Repartition key of every RDP connection (see routeKey()). */
+export const RDP_POPULATION_KEY = 'rdp-population';
+
 interface Destination extends RecencyNode {
   readonly key: string;
   readonly model: DestinationModel;
@@ -215,10 +218,16 @@ export class RdpSpikeDetector implements Detection {
 
   readonly keyedBy = 'other';
 
-  /** The destination an RDP connection counts for (its model's key). */
+  /**
+   * One key for every RDP connection, not its destination: each destination's model leans on a
+   * population prior learned from all destinations (as Elastic's job does), so destinations split
+   * over partitions would learn different priors and alert differently from one process (the scale
+   * test showed it). All RDP evidence, a small share of a stream, goes to one detector partition;
+   * the models within it stay per destination.
+   */
   routeKey(event: EcsEvent): string | undefined {
     if (!mayBeRdpEvidence(event.doc)) return undefined;
-    return extractRdpEvidence(event.doc)?.destination;
+    return extractRdpEvidence(event.doc) === undefined ? undefined : RDP_POPULATION_KEY;
   }
 
   onEvent(event: EcsEvent, emit: Emit): void {

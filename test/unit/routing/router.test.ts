@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDetections } from '../../../src/detectors/registry.js';
+import { RDP_POPULATION_KEY } from '../../../src/detectors/rdpSpike.js';
 import type { Detection } from '../../../src/detectors/detection.js';
 import { decodeEvent, fingerprint, type EcsEvent } from '../../../src/ecs/event.js';
 import { decodeRoutedEvent, encodeRoutedEvent, pruneForRouting } from '../../../src/routing/routedEvent.js';
@@ -120,9 +121,9 @@ test('D3 key: host.id of both stages; an event without one is not routed (it nev
   assert.equal(d3.routeKey!(ev({ ...servicesConnection, host: { id: 'h', os: { type: 'linux' } } })), undefined);
 });
 
-test('D4 key: the destination the RDP connection counts for, whichever evidence shows it', () => {
+test('D4 key: one population key for every RDP connection, whichever evidence shows it; nothing else', () => {
   const d4 = detection('rdp_spike');
-  assert.equal(d4.routeKey!(ev(flow('10.1.1.1', 50000, '10.0.0.20', 3389))), '10.0.0.20');
+  assert.equal(d4.routeKey!(ev(flow('10.1.1.1', 50000, '10.0.0.20', 3389))), RDP_POPULATION_KEY);
   assert.equal(
     d4.routeKey!(
       ev({
@@ -133,7 +134,7 @@ test('D4 key: the destination the RDP connection counts for, whichever evidence 
         winlog: { event_data: { LogonType: '10' } },
       }),
     ),
-    '10.0.0.21',
+    RDP_POPULATION_KEY,
   );
   assert.equal(
     d4.routeKey!(
@@ -144,9 +145,22 @@ test('D4 key: the destination the RDP connection counts for, whichever evidence 
         process: { Ext: { session_info: { logon_type: 'RemoteInteractive', client_address: '10.1.1.3' } } },
       }),
     ),
-    '10.0.0.22',
+    RDP_POPULATION_KEY,
   );
   assert.equal(d4.routeKey!(ev(flow('10.1.1.1', 50000, '10.0.0.20', 3390))), undefined);
+  // A 4624 that is not a remote-interactive logon is no evidence.
+  assert.equal(
+    d4.routeKey!(
+      ev({
+        '@timestamp': T,
+        event: { code: '4624' },
+        host: { ip: '10.0.0.21' },
+        source: { ip: '10.1.1.2' },
+        winlog: { event_data: { LogonType: '3' } },
+      }),
+    ),
+    undefined,
+  );
 });
 
 test('the router sends each event to exactly the keyed detections that can use it, keyed by their join key', () => {
