@@ -789,12 +789,16 @@ async function startStage(ctx: StageContext, spec: StageSpec): Promise<Stage> {
     const outputs: OutputRecord[] = [...extraOutputs];
     const routed: OutputRecord[] = [];
     const createdAt = now();
+    // An event routed twice (a router re-sent it after a crash) can yield its alert twice in one
+    // release: only the first of an id is published.
+    const ids = new Set<string>();
     for (const o of outcomes) {
       for (const a of o.outputs) {
-        if (published.has(a.id)) {
+        if (published.has(a.id) || ids.has(a.id)) {
           metrics.alertsDeduplicated.inc({ rule_id: a.ruleId });
           continue;
         }
+        ids.add(a.id);
         alerts.push(a);
         outputs.push(ctx.alertRecord(a, createdAt));
       }
