@@ -118,6 +118,8 @@ export class PartitionProcessor {
   private readonly limits: DecodeLimits;
   private readonly router: Router | undefined;
   private readonly onRouted: ((detection: string) => void) | undefined;
+  /** Wall time of the last record that was not a heartbeat (idleness counts from it). */
+  lastDataAt: number | undefined;
   /** Detector stage: the input partitions' watermarks (PartitionOptions.routedInput). */
   private readonly origins: OriginWatermarks | undefined;
   private resume: ResumePoint | undefined;
@@ -173,6 +175,7 @@ export class PartitionProcessor {
     const offset = Number(record.offset);
     this.lastProcessed = offset;
     const raw = record.value ?? new Uint8Array(0);
+    if (this.origins === undefined) this.lastDataAt = now;
     if (avro === undefined && this.fastPath !== undefined) {
       const time = this.fastPath.skippableTime(raw);
       const alerts = time >= 0 ? this.engine.observeUnwanted(time, now) : undefined;
@@ -186,9 +189,10 @@ export class PartitionProcessor {
     if (this.origins !== undefined) {
       const r = decodeRoutedRecord(record.value, offset);
       if (r.kind === 'heartbeat') {
-        this.origins.heard(r.origin, r.watermark, now);
+        this.origins.heard(r.origin, r.watermark, now, r.idle);
         return this.filterPublished(this.engine.advanceTo(this.origins.watermark(now)));
       }
+      this.lastDataAt = now;
       if (r.kind === 'event') {
         const o = r.event.origin;
         if (o.kind === 'kafka') this.origins.heard(originKey(o.topic, o.partition), Number.NEGATIVE_INFINITY, now);
@@ -224,7 +228,11 @@ export class PartitionProcessor {
    * clock) tells which of them went silent.
    */
   advanceIdle(idleMs: number, now: number = Date.now()): RecordOutcome {
-    if (this.origins !== undefined) return this.filterPublished(this.engine.advanceTo(this.origins.watermark(now)));
+    if (this.origins !== undefined && !this.origins.allQuiet(now)) {
+      return this.filterPublished(this.engine.advanceTo(this.origins.watermark(now)));
+    }
+    // Every input partition idle (or no heartbeat heard): event time moves on with this partition's
+    // own idleness, from the newest event it holds.
     return this.filterPublished(this.engine.advanceIdle(idleMs));
   }
 

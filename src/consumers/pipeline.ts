@@ -120,7 +120,7 @@ interface PartitionSlot {
   lastCommitAt: number;
   uncommitted: boolean;
   /** Router stage: the watermark last sent as a heartbeat, and when. */
-  heartbeat: { watermark: number; at: number };
+  heartbeat: { watermark: number; at: number; idle: boolean };
 }
 
 /**
@@ -755,7 +755,7 @@ async function startStage(ctx: StageContext, spec: StageSpec): Promise<Stage> {
       lastRecordAt: now(),
       lastCommitAt: now(),
       uncommitted: false,
-      heartbeat: { watermark: Number.NEGATIVE_INFINITY, at: 0 },
+      heartbeat: { watermark: Number.NEGATIVE_INFINITY, at: 0, idle: false },
     };
     // A join while this was being built: its batch is stale (kafkajs will not let it process) and
     // the partition is rebuilt for the new assignment.
@@ -921,15 +921,20 @@ async function startStage(ctx: StageContext, spec: StageSpec): Promise<Stage> {
   async function sendHeartbeat(slot: PartitionSlot, to: ReadonlyMap<string, number>): Promise<void> {
     const w = slot.processor.watermark;
     const t = now();
+    // An input partition without records for ordering.idleTimeoutMs is idle: it stops holding the
+    // detector stage's event time back (as Flink marks an idle source), instead of claiming that
+    // event time moved on with the wall clock.
+    const idle = t - slot.lastRecordAt >= config.ordering.idleTimeoutMs;
     if (!Number.isFinite(w) || t - slot.heartbeat.at < HEARTBEAT_INTERVAL_MS) return;
-    if (w <= slot.heartbeat.watermark && t - slot.heartbeat.at < HEARTBEAT_REPEAT_MS) return;
-    const value = encodeHeartbeat(slot.processor.topic, slot.processor.partition, w);
+    const changed = w > slot.heartbeat.watermark || idle !== slot.heartbeat.idle;
+    if (!changed && t - slot.heartbeat.at < HEARTBEAT_REPEAT_MS) return;
+    const value = encodeHeartbeat(slot.processor.topic, slot.processor.partition, w, idle);
     const records: OutputRecord[] = [];
     for (const [topic, partitions] of to) {
       for (let partition = 0; partition < partitions; partition++) records.push({ topic, partition, key: null, value });
     }
     await producer.send(records);
-    slot.heartbeat = { watermark: w, at: t };
+    slot.heartbeat = { watermark: w, at: t, idle };
   }
 
   /** Idle partitions: event time moves on with the wall clock after ordering.idleTimeoutMs. */
@@ -939,11 +944,11 @@ async function startStage(ctx: StageContext, spec: StageSpec): Promise<Stage> {
     const t = now();
     for (const slot of slots.values()) {
       // Idleness counts from the last record, or from when broker contact came back after an outage.
-      const idle = t - Math.max(slot.lastRecordAt, liveness.idleSince());
+      // Heartbeats (detector stage) are not records of the partition's own.
+      const idle = t - Math.max(slot.processor.lastDataAt ?? slot.lastRecordAt, liveness.idleSince());
       // Held events, or suppression windows and breaker minutes waiting for event time to pass them.
       const waiting = slot.processor.buffered > 0 || slot.processor.tuner.size > 0;
-      // The router stage moves every idle partition on: its heartbeats carry the watermark.
-      if (idle < config.ordering.idleTimeoutMs || !(waiting || spec.heartbeatTo !== undefined)) continue;
+      if (idle < config.ordering.idleTimeoutMs || !waiting) continue;
       await serialised(slot, async () => {
         const outcome = slot.processor.advanceIdle(idle, t);
         countDuplicates(outcome);

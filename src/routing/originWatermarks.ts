@@ -9,6 +9,10 @@
  * would have all its events arrive late, and sequences whose events it holds would be lost. With
  * the lowest watermark, it holds event time back: alerts wait, none is lost.
  *
+ * An idle input partition (no records for ordering.idleTimeoutMs, says its router) does not hold
+ * event time back either, as Flink treats an idle source: its next events may then be late. When
+ * every input partition is idle or silent, the caller moves event time on by its own idleness.
+ *
  * An input partition not heard from (heartbeat or event) for `silenceMs` of wall time no longer
  * holds event time back: its partition is no longer read (a topic shrank, a router stage was
  * stopped for good). `silenceMs` is longer than the group takes to hand a crashed router's
@@ -17,7 +21,7 @@
  * heartbeat has to be heard before the lowest one is known.
  */
 export class OriginWatermarks {
-  private readonly origins = new Map<string, { watermark: number; heardAt: number }>();
+  private readonly origins = new Map<string, { watermark: number; heardAt: number; idle: boolean }>();
   private firstHeardAt: number | undefined;
 
   constructor(
@@ -25,15 +29,26 @@ export class OriginWatermarks {
     readonly warmupMs: number,
   ) {}
 
-  /** A heartbeat (or, with -Infinity, an event) from `origin`, read at wall time `now`. */
-  heard(origin: string, watermark: number, now: number): void {
+  /**
+   * A heartbeat (or, with -Infinity, an event: the partition is then not idle) from `origin`, read
+   * at wall time `now`.
+   */
+  heard(origin: string, watermark: number, now: number, idle = false): void {
     this.firstHeardAt ??= now;
     const o = this.origins.get(origin);
-    if (o === undefined) this.origins.set(origin, { watermark, heardAt: now });
+    if (o === undefined) this.origins.set(origin, { watermark, heardAt: now, idle });
     else {
       if (watermark > o.watermark) o.watermark = watermark;
       o.heardAt = now;
+      o.idle = idle;
     }
+  }
+
+  /** True when every origin heard is idle or silent (and there is at least one). */
+  allQuiet(now: number): boolean {
+    if (this.origins.size === 0) return false;
+    for (const o of this.origins.values()) if (!o.idle && now - o.heardAt <= this.silenceMs) return false;
+    return true;
   }
 
   /** The watermark now: -Infinity until warmed up, or while no live origin has one. */
@@ -41,7 +56,7 @@ export class OriginWatermarks {
     if (this.firstHeardAt === undefined || now - this.firstHeardAt < this.warmupMs) return Number.NEGATIVE_INFINITY;
     let min = Number.POSITIVE_INFINITY;
     for (const o of this.origins.values()) {
-      if (now - o.heardAt > this.silenceMs) continue;
+      if (o.idle || now - o.heardAt > this.silenceMs) continue;
       if (o.watermark < min) min = o.watermark;
     }
     return min === Number.POSITIVE_INFINITY ? Number.NEGATIVE_INFINITY : min;

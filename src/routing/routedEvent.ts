@@ -18,7 +18,7 @@
  *
  * A **heartbeat** carries an input partition's watermark to every repartition partition:
  *
- *   {"v":1,"hb":[<input topic>,<partition>],"w":<watermark ms>}
+ *   {"v":1,"hb":[<input topic>,<partition>],"w":<watermark ms>,"idle":<bool>}
  *
  * The detector stage's event time is the lowest watermark of the input partitions it hears from
  * (originWatermarks.ts), so an input partition that falls behind (its router crashed, and the
@@ -116,13 +116,13 @@ export function decodeRoutedEvent(value: Uint8Array | null, arrival: number): De
 }
 
 /** A heartbeat's value: the router's watermark of one input partition. */
-export function encodeHeartbeat(topic: string, partition: number, watermark: number): string {
-  return JSON.stringify({ v: ROUTED_FORMAT_VERSION, hb: [topic, partition], w: watermark });
+export function encodeHeartbeat(topic: string, partition: number, watermark: number, idle = false): string {
+  return JSON.stringify({ v: ROUTED_FORMAT_VERSION, hb: [topic, partition], w: watermark, idle });
 }
 
 export type RoutedRecord =
   | { readonly kind: 'event'; readonly event: EcsEvent }
-  | { readonly kind: 'heartbeat'; readonly origin: string; readonly watermark: number }
+  | { readonly kind: 'heartbeat'; readonly origin: string; readonly watermark: number; readonly idle: boolean }
   | { readonly kind: 'unreadable'; readonly reason: 'invalid_routed_record'; readonly detail: string };
 
 /** `<topic>/<partition>`: the input partition an event or heartbeat comes from. */
@@ -137,10 +137,10 @@ export function decodeRoutedRecord(value: Uint8Array | null, arrival: number): R
     const text = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
     if (text.startsWith(`{"v":${ROUTED_FORMAT_VERSION},"hb":`)) {
       try {
-        const m = JSON.parse(text) as { hb?: unknown; w?: unknown };
+        const m = JSON.parse(text) as { hb?: unknown; w?: unknown; idle?: unknown };
         const hb = m.hb;
         if (Array.isArray(hb) && typeof hb[0] === 'string' && typeof hb[1] === 'number' && typeof m.w === 'number') {
-          return { kind: 'heartbeat', origin: originKey(hb[0], hb[1]), watermark: m.w };
+          return { kind: 'heartbeat', origin: originKey(hb[0], hb[1]), watermark: m.w, idle: m.idle === true };
         }
       } catch {
         // fall through: reported as unreadable below

@@ -20,8 +20,8 @@ export class ReorderBuffer {
   private mark = Number.NEGATIVE_INFINITY;
 
   /**
-   * `external`: the watermark is set by the caller only (raise()); events do not move it, nor does
-   * idleness. The detector stage takes it from the router stage's heartbeats (src/routing/).
+   * `external`: events do not move the watermark; the caller does (raise(), or advanceIdle() when
+   * the sources are idle). The detector stage takes it from the router stage's heartbeats (src/routing/).
    */
   constructor(
     readonly latenessMs: number,
@@ -77,7 +77,7 @@ export class ReorderBuffer {
    * taken to have moved on by as much, as if a heartbeat event had arrived.
    */
   advanceIdle(idleMs: number): void {
-    if (this.maxTime === Number.NEGATIVE_INFINITY || this.external) return;
+    if (this.maxTime === Number.NEGATIVE_INFINITY) return;
     this.raise(this.maxTime + idleMs - this.latenessMs);
   }
 

@@ -28,6 +28,13 @@ test('the lowest live watermark; a silent origin stops holding it back; nothing 
   // in/1 last heard at 2 000: silent for more than 10 s at 12 001.
   assert.equal(w.watermark(12_000), 200);
   assert.equal(w.watermark(12_001), 800);
+  // An idle input partition stops holding event time back; when all are, the caller idles itself.
+  w.heard('in/0', 800, 12_001, true);
+  assert.equal(w.watermark(12_001), 950);
+  assert.ok(!w.allQuiet(12_001));
+  w.heard('in/2', 950, 12_001, true);
+  assert.ok(w.allQuiet(12_001));
+  assert.equal(w.watermark(12_001), Number.NEGATIVE_INFINITY);
 });
 
 test('heartbeats are told apart from routed events; a bad one is unreadable', () => {
@@ -35,7 +42,12 @@ test('heartbeats are told apart from routed events; a bad one is unreadable', ()
     kind: 'heartbeat',
     origin: 'in/3',
     watermark: 1234,
+    idle: false,
   });
+  assert.equal(
+    (decodeRoutedRecord(Buffer.from(encodeHeartbeat('in', 3, 1234, true)), 0) as { idle: boolean }).idle,
+    true,
+  );
   assert.equal(decodeRoutedRecord(Buffer.from('{"v":1,"hb":["in"],"w":1}'), 0).kind, 'unreadable');
 });
 
