@@ -7,6 +7,8 @@ import {
   CompressionTypes,
   Kafka,
   logLevel as KafkaLogLevel,
+  PartitionAssigners,
+  type Cluster,
   type Consumer,
   type LogEntry,
   type PartitionAssigner,
@@ -37,6 +39,8 @@ export interface KafkajsOptions {
   ssl?: ConnectionOptions | boolean;
   sasl?: SASLOptions;
   logger: Logger;
+  /** Fetched bytes queued ahead of processing (KafkajsConsumerOptions.queueBytes); default queueBytesFor(). */
+  queueBytes?: number;
 }
 
 /** kafkajs logs through picket's logger, one level quieter: its INFO lines are routine. */
@@ -63,15 +67,31 @@ export function createKafkajsClient(opts: KafkajsOptions): KafkaClient {
   });
   return {
     name: 'kafkajs',
-    consumer: (c) =>
-      new KafkajsConsumer(
-        kafka.consumer({
-          groupId: c.groupId,
-          sessionTimeout: c.sessionTimeoutMs,
-          maxBytesPerPartition: c.maxBytesPerPartition,
-          retry: { retries: 10 },
-        }),
-      ),
+    consumer: (c) => {
+      // The consumer below, once built (the assigner factory runs inside kafka.consumer()).
+      const built: { consumer?: KafkajsConsumer } = {};
+      let gated = false;
+      const consumer = kafka.consumer({
+        groupId: c.groupId,
+        sessionTimeout: c.sessionTimeoutMs,
+        maxBytesPerPartition: c.maxBytesPerPartition,
+        retry: { retries: 10 },
+        // kafkajs's default assigner, called once here with the consumer's own cluster: see gateJoins.
+        partitionAssigners: [
+          (config) => {
+            gated = gateJoins(config.cluster, () => built.consumer?.beforeJoin() ?? Promise.resolve());
+            return PartitionAssigners.roundRobin(config);
+          },
+        ],
+      });
+      if (!gated) opts.logger.warn('kafkajs: group joins cannot be gated; batches are not fetched ahead');
+      built.consumer = new KafkajsConsumer(
+        consumer,
+        { queueBytes: opts.queueBytes ?? queueBytesFor(c.maxBytesPerPartition), logger: opts.logger },
+        gated,
+      );
+      return built.consumer;
+    },
     producer: (p) =>
       new KafkajsProducer(
         kafka.producer({ idempotent: p.acks === -1, maxInFlightRequests: p.acks === -1 ? 1 : 5 }),
@@ -208,8 +228,120 @@ async function readToEnd(
   }
 }
 
+/** Default of KafkajsOptions.queueBytes: four partitions' worth of one fetch. */
+export function queueBytesFor(maxBytesPerPartition: number): number {
+  return 4 * maxBytesPerPartition;
+}
+
+/**
+ * Makes every join of the consumer's group wait for `before` first. kafkajs joins (and rejoins
+ * after a rebalance, an unknown member id, stale metadata or a restart) by looking up the group
+ * coordinator on the consumer's own cluster and sending it JoinGroup: wrapping that lookup is the
+ * one hook before a join. The cluster is the one kafkajs hands to partition assigners, and only the
+ * consumer group looks up its coordinator on it. False when the cluster is not as expected.
+ */
+function gateJoins(cluster: Cluster, before: () => Promise<void>): boolean {
+  const lookup = (cluster as Partial<Cluster>).findGroupCoordinator;
+  if (typeof lookup !== 'function') return false;
+  cluster.findGroupCoordinator = async (group) => {
+    await before();
+    return lookup.call(cluster, group);
+  };
+  return true;
+}
+
+/** The errors after which kafkajs joins the group again (its errors.js isRebalancing). */
+function isRebalancing(err: Error): boolean {
+  const type = (err as { type?: unknown }).type;
+  return type === 'REBALANCE_IN_PROGRESS' || type === 'NOT_COORDINATOR_FOR_GROUP' || type === 'ILLEGAL_GENERATION';
+}
+
+/** Bytes of record keys and values a queued batch holds (what backpressure counts). */
+function batchBytes(batch: InputBatch): number {
+  let n = 0;
+  for (const r of batch.records) n += (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  return n;
+}
+
+const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+/** A fetched batch waiting for, or in, delivery to `onBatch`. */
+interface Queued {
+  readonly batch: InputBatch;
+  readonly key: string;
+  readonly bytes: number;
+  /** The adapter's generation when it was fetched: a batch of an earlier one is never delivered. */
+  readonly generation: number;
+  readonly isRunning: () => boolean;
+  readonly isStale: () => boolean;
+  readonly heartbeat: () => Promise<void>;
+}
+
+export interface KafkajsConsumerOptions {
+  /** Fetched bytes (keys and values) queued ahead of `onBatch` before kafkajs stops fetching. 0: no queue. */
+  readonly queueBytes: number;
+  readonly logger: Logger;
+}
+
+/**
+ * kafkajs fetches again only once every batch of the previous fetch has been handled, so with
+ * eachBatch doing the work, fetching and processing take turns and the network round trip is idle
+ * time. This consumer decouples them: eachBatch puts the batch on a queue, moves kafkajs's fetch
+ * position past it and returns at once, so kafkajs fetches the next batches while `onBatch` works
+ * through the queue (one batch at a time, in fetch order: so per partition in offset order).
+ * eachBatch waits (kafkajs stops fetching) while more than `queueBytes` are queued.
+ *
+ * What the port promises holds as with kafkajs's own eachBatch:
+ * - Group changes. When the group rebalances, the consumer restarts after a crash or stops, every
+ *   queued batch is dropped (the next generation reads each assigned partition again from its
+ *   committed offset, and the pipeline rebuilds it from there: a queued batch delivered after the
+ *   join would feed its records twice), and the batch in progress sees shouldContinue() false.
+ *   The group is not joined again until that batch is done: the join goes through the cluster's
+ *   findGroupCoordinator, which this consumer wraps (gateJoins) to wait for it, so its alerts and
+ *   commit land in the old generation, before the partition's next owner reads the commit
+ *   metadata — as when kafkajs joined only between batches.
+ * - A batch whose `onBatch` fails: the partition's queued batches are dropped and kafkajs is sent
+ *   back (seek) to the record after the last one marked processed, so the batch is read again, and
+ *   the error is handed to kafkajs from its next eachBatch call, which retries or crashes as it did.
+ * - markProcessed() no longer moves kafkajs's fetch position (that is ahead, past the queue): it is
+ *   where a failed partition is read again from.
+ * - disconnect() drops the queue, waits for the batch in progress, then stops kafkajs.
+ */
 class KafkajsConsumer implements StreamConsumer {
-  constructor(private readonly consumer: Consumer) {}
+  private readonly queue: Queued[] = [];
+  private queuedBytes = 0;
+  /** Bumped on every group change: batches of an earlier generation are not delivered. */
+  private generation = 0;
+  /** Between a group change and the next join: batches fetched meanwhile are dropped. */
+  private joining = false;
+  private stopping = false;
+  /** The `onBatch` call in progress, if any. */
+  private inProgress: Promise<void> | undefined;
+  private delivering = false;
+  /** A failed batch's error, thrown to kafkajs from its next eachBatch call. */
+  private failure: Error | undefined;
+  /** eachBatch calls waiting for the queue to shrink (or for a failure or group change). */
+  private waiters: (() => void)[] = [];
+  /** Per partition, this generation: where to read again from if a batch fails. */
+  private readonly resumeAt = new Map<string, string>();
+  private onBatch: ((batch: InputBatch, control: BatchControl) => Promise<void>) | undefined;
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly opts: KafkajsConsumerOptions,
+    /** False when the join could not be gated (then nothing is queued: see gateJoins). */
+    private readonly overlap: boolean,
+  ) {
+    // Registered before any listener of onGroupEvent(), so the queue is dropped first.
+    const ev = consumer.events;
+    consumer.on(ev.REBALANCING, () => this.revoke());
+    consumer.on(ev.GROUP_JOIN, () => {
+      this.revoke();
+      this.joining = false;
+    });
+    consumer.on(ev.CRASH, () => this.revoke());
+    consumer.on(ev.STOP, () => this.revoke());
+  }
 
   connect(): Promise<void> {
     return this.consumer.connect();
@@ -220,34 +352,180 @@ class KafkajsConsumer implements StreamConsumer {
   }
 
   run(onBatch: (batch: InputBatch, control: BatchControl) => Promise<void>): Promise<void> {
+    this.onBatch = onBatch;
     return this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
       eachBatch: async ({ batch, isRunning, isStale, heartbeat, resolveOffset }) => {
-        await onBatch(
-          {
+        const input: InputBatch = {
+          topic: batch.topic,
+          partition: batch.partition,
+          highWatermark: batch.highWatermark,
+          records: batch.messages.map((m) => ({
             topic: batch.topic,
             partition: batch.partition,
-            highWatermark: batch.highWatermark,
-            records: batch.messages.map((m) => ({
-              topic: batch.topic,
-              partition: batch.partition,
-              offset: m.offset,
-              key: m.key,
-              value: m.value,
-              timestamp: m.timestamp,
-              headers: (m.headers ?? {}) as Record<string, Buffer | string | undefined>,
-            })),
-          },
-          {
+            offset: m.offset,
+            key: m.key,
+            value: m.value,
+            timestamp: m.timestamp,
+            headers: (m.headers ?? {}) as Record<string, Buffer | string | undefined>,
+          })),
+        };
+        if (!this.overlap || this.opts.queueBytes <= 0) {
+          await onBatch(input, {
             shouldContinue: () => isRunning() && !isStale(),
             heartbeat,
             markProcessed: resolveOffset,
-          },
-        );
+          });
+          return;
+        }
+        this.throwFailure();
+        // Not delivered, and kafkajs's position not moved: a stopping consumer, a join under way,
+        // or a partition sent back (seek) after a failure, whose batches until then are stale.
+        if (this.stopping || this.joining || !isRunning() || isStale()) return;
+        const key = partitionKey(batch.topic, batch.partition);
+        const first = input.records[0];
+        if (first !== undefined && !this.resumeAt.has(key)) this.resumeAt.set(key, first.offset);
+        const queued: Queued = {
+          batch: input,
+          key,
+          bytes: batchBytes(input),
+          generation: this.generation,
+          isRunning,
+          isStale,
+          heartbeat,
+        };
+        this.queue.push(queued);
+        this.queuedBytes += queued.bytes;
+        // kafkajs fetches next from after this batch (control records after the last message too).
+        resolveOffset(batch.lastOffset());
+        this.deliver();
+        const generation = this.generation;
+        while (
+          this.queuedBytes > this.opts.queueBytes &&
+          this.failure === undefined &&
+          generation === this.generation &&
+          !this.stopping
+        ) {
+          await new Promise<void>((r) => this.waiters.push(r));
+        }
+        this.throwFailure();
       },
     });
+  }
+
+  /** Hands a failed batch's error to kafkajs (once), as its own eachBatch would have thrown it. */
+  private throwFailure(): void {
+    const err = this.failure;
+    if (err === undefined) return;
+    this.failure = undefined;
+    throw err;
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Delivers queued batches one at a time until the queue is empty. */
+  private deliver(): void {
+    if (this.delivering) return;
+    this.delivering = true;
+    const loop = async (): Promise<void> => {
+      for (let q = this.queue.shift(); q !== undefined; q = this.queue.shift()) {
+        this.queuedBytes -= q.bytes;
+        this.wake();
+        if (q.generation !== this.generation) continue;
+        const current = this.deliverOne(q);
+        this.inProgress = current;
+        await current;
+        this.inProgress = undefined;
+      }
+    };
+    void loop().finally(() => {
+      this.delivering = false;
+      this.inProgress = undefined;
+      this.wake();
+    });
+  }
+
+  private async deliverOne(q: Queued): Promise<void> {
+    const current = (): boolean => q.generation === this.generation && !this.stopping;
+    try {
+      await this.onBatch!(q.batch, {
+        shouldContinue: () => current() && q.isRunning() && !q.isStale(),
+        heartbeat: q.heartbeat,
+        markProcessed: (offset) => {
+          if (current()) this.resumeAt.set(q.key, (BigInt(offset) + 1n).toString());
+        },
+      });
+    } catch (err) {
+      // A batch of an earlier generation: its partition is read again by whoever owns it now.
+      if (!current()) return;
+      this.failed(q, err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** A batch failed: its partition is read again from after the last record marked processed. */
+  private failed(q: Queued, err: Error): void {
+    if (isRebalancing(err)) {
+      // The group is rebalancing (a heartbeat or commit said so): nothing queued is delivered, and
+      // kafkajs learns it from its next eachBatch call, then joins again.
+      this.revoke();
+      this.failure = err;
+      return;
+    }
+    const { topic, partition } = q.batch;
+    this.dropQueued((x) => x.key === q.key);
+    const offset = this.resumeAt.get(q.key);
+    if (offset !== undefined) {
+      try {
+        this.consumer.seek({ topic, partition, offset });
+      } catch (seekErr) {
+        // The consumer is restarting: it joins again and reads from the committed offsets.
+        this.opts.logger.debug({ err: seekErr, topic, partition }, 'kafkajs: no seek after a failed batch');
+      }
+    }
+    this.failure ??= err;
+    this.wake();
+  }
+
+  private dropQueued(which: (q: Queued) => boolean): void {
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const q = this.queue[i]!;
+      if (which(q)) {
+        this.queue.splice(i, 1);
+        this.queuedBytes -= q.bytes;
+      }
+    }
+  }
+
+  /** The group changes (or the consumer stops): nothing fetched so far is delivered any more. */
+  private revoke(): void {
+    if (this.queue.length > 0) {
+      this.opts.logger.debug(
+        { batches: this.queue.length, bytes: this.queuedBytes },
+        'kafkajs: batches fetched ahead dropped at a group change',
+      );
+    }
+    this.generation++;
+    this.joining = true;
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.resumeAt.clear();
+    this.failure = undefined;
+    this.wake();
+  }
+
+  /**
+   * Called before every (re)join of the group: drops the queue and waits for the batch in progress,
+   * so the batch's publications and commit happen in the generation it was fetched in.
+   */
+  async beforeJoin(): Promise<void> {
+    this.revoke();
+    while (this.inProgress !== undefined) await this.inProgress;
   }
 
   commit(offsets: readonly CommitOffset[]): Promise<void> {
@@ -268,8 +546,11 @@ class KafkajsConsumer implements StreamConsumer {
     this.consumer.on(ev.HEARTBEAT, () => listener({ type: 'contact' }));
   }
 
-  disconnect(): Promise<void> {
-    return this.consumer.disconnect();
+  async disconnect(): Promise<void> {
+    this.stopping = true;
+    this.revoke();
+    while (this.inProgress !== undefined) await this.inProgress;
+    await this.consumer.disconnect();
   }
 }
 
