@@ -133,17 +133,26 @@ async function ensureTopicsRetrying(admin: KafkaAdmin, topics: readonly TopicSpe
     try {
       return await admin.ensureTopics(topics);
     } catch (err) {
-      if (attempt >= 5) throw err;
+      // A refused password or a missing ACL does not get better by waiting.
+      if (attempt >= 5 || !isRetriable(err)) throw err;
       await new Promise((r) => setTimeout(r, 500 * attempt));
     }
   }
+}
+
+/** kafkajs marks errors that may pass (a topic not yet known to every broker) `retriable`. */
+function isRetriable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true;
 }
 
 /** Partition counts of `topics`, waiting up to 15 s for topics just created (by anyone) to be known. */
 async function partitionCountsOnceCreated(admin: KafkaAdmin, topics: readonly string[]): Promise<Map<string, number>> {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const counts = await admin.partitionCounts(topics).catch(() => new Map<string, number>());
+    const counts = await admin.partitionCounts(topics).catch((err: unknown) => {
+      if (!isRetriable(err)) throw err;
+      return new Map<string, number>();
+    });
     if (topics.every((t) => counts.has(t)) || Date.now() > deadline) return counts;
     await new Promise((r) => setTimeout(r, 500));
   }
