@@ -93,9 +93,11 @@ test('a pair and a sequence split by a SIGKILL are detected once each', async ()
     );
     second = await startPicket(env);
     await second.waitReady();
-    await alerts.waitFor((r) => r.length >= 2, 60000, 'the D2 and D3 alerts').catch((err: Error) => {
-      throw new Error(`${err.message}\n${second!.output().slice(-8000)}`);
-    });
+    await alerts
+      .waitFor((r) => r.length >= 2, 60000, 'the D2 and D3 alerts')
+      .catch((err: Error) => {
+        throw new Error(`${err.message}\n${second!.output().slice(-8000)}`);
+      });
     await new Promise((r) => setTimeout(r, 3000)); // a duplicate would show up now
     const docs = alerts.records.map((r) => JSON.parse(r.value));
     assert.deepEqual(docs.map((d) => d.rule.id).sort(), [D2, D3].sort(), 'one D2 and one D3 alert, exactly');
