@@ -69,8 +69,8 @@ export class Router {
   private readonly routes: readonly { readonly detection: Detection; readonly topic: string }[];
 
   /**
-   * `detections`: an instance of each routed detection, used only for `wants()` and `routeKey()`
-   * (it is never fed events), with its repartition topic.
+   * `routes`: an instance of each routed detection, used only for `routeKey()` (and its interest,
+   * for the fast path; it is never fed events), with its repartition topic.
    */
   constructor(routes: readonly { readonly detection: Detection; readonly topic: string }[]) {
     for (const r of routes) {
@@ -96,7 +96,7 @@ export class Router {
     let out: OutputRecord[] | undefined;
     let value: string | undefined;
     for (const { detection, topic } of this.routes) {
-      if (detection.wants !== undefined && !detection.wants(event)) continue;
+      // routeKey() is undefined for an event the detection does not want: no wants() call first.
       const key = detection.routeKey!(event);
       if (key === undefined) continue;
       value ??= encodeRoutedEvent(event);
