@@ -115,6 +115,15 @@ export function decodeRoutedEvent(value: Uint8Array | null, arrival: number): De
   return { ok: true, event };
 }
 
+/** The first bytes of every heartbeat (encodeHeartbeat writes `v` then `hb`). */
+const HEARTBEAT_PREFIX = Buffer.from(`{"v":${ROUTED_FORMAT_VERSION},"hb":`);
+
+function startsWith(value: Uint8Array, prefix: Uint8Array): boolean {
+  if (value.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (value[i] !== prefix[i]) return false;
+  return true;
+}
+
 /** A heartbeat's value: the router's watermark of one input partition. */
 export function encodeHeartbeat(topic: string, partition: number, watermark: number, idle = false): string {
   return JSON.stringify({ v: ROUTED_FORMAT_VERSION, hb: [topic, partition], w: watermark, idle });
@@ -132,21 +141,19 @@ export function originKey(topic: string, partition: number): string {
 
 /** Reads a repartition record: an event, or a heartbeat (see the module comment). */
 export function decodeRoutedRecord(value: Uint8Array | null, arrival: number): RoutedRecord {
-  // Heartbeats are short and start with their own key: told apart without a second parse.
-  if (value !== null && value.length < 512) {
-    const text = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
-    if (text.startsWith(`{"v":${ROUTED_FORMAT_VERSION},"hb":`)) {
-      try {
-        const m = JSON.parse(text) as { hb?: unknown; w?: unknown; idle?: unknown };
-        const hb = m.hb;
-        if (Array.isArray(hb) && typeof hb[0] === 'string' && typeof hb[1] === 'number' && typeof m.w === 'number') {
-          return { kind: 'heartbeat', origin: originKey(hb[0], hb[1]), watermark: m.w, idle: m.idle === true };
-        }
-      } catch {
-        // fall through: reported as unreadable below
+  // Heartbeats start with their own key: told apart by their first bytes, without a second decode.
+  if (value !== null && startsWith(value, HEARTBEAT_PREFIX)) {
+    try {
+      const text = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
+      const m = JSON.parse(text) as { hb?: unknown; w?: unknown; idle?: unknown };
+      const hb = m.hb;
+      if (Array.isArray(hb) && typeof hb[0] === 'string' && typeof hb[1] === 'number' && typeof m.w === 'number') {
+        return { kind: 'heartbeat', origin: originKey(hb[0], hb[1]), watermark: m.w, idle: m.idle === true };
       }
-      return { kind: 'unreadable', reason: 'invalid_routed_record', detail: 'bad heartbeat' };
+    } catch {
+      // fall through: reported as unreadable below
     }
+    return { kind: 'unreadable', reason: 'invalid_routed_record', detail: 'bad heartbeat' };
   }
   const r = decodeRoutedEvent(value, arrival);
   return r.ok

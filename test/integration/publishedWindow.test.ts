@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel } from 'kafkajs';
 import { createTopics, startTestKafka, uniqueName, type TestKafka } from '../support/kafka.js';
+import { rpcToInternet } from '../support/scenario.js';
 import { produce, startPicket, TopicCollector, waitPublishedThrough } from '../support/picketProcess.js';
 
 let kafka: TestKafka;
@@ -21,16 +22,8 @@ after(async () => {
   await kafka?.stop();
 });
 
-/** A D1 event: a private host's RPC connection to an Internet address. */
 function rpcOut(id: string, t: number): string {
-  return JSON.stringify({
-    '@timestamp': new Date(t).toISOString(),
-    event: { id, category: ['network'] },
-    network: { transport: 'tcp' },
-    source: { ip: '10.1.1.1', port: 50000 },
-    destination: { ip: '198.51.200.7', port: 135 },
-    host: { id: 'ws-1' },
-  });
+  return JSON.stringify(rpcToInternet(id, t, '10.1.1.1', 'ws-1'));
 }
 
 async function rerun(windowMs: string): Promise<{ alerts: string[]; deduplicated: number }> {

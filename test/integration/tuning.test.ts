@@ -9,6 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTopics, startTestKafka, uniqueName, type TestKafka } from '../support/kafka.js';
+import { rpcToInternet } from '../support/scenario.js';
 import {
   waitPublishedThrough,
   produce,
@@ -29,14 +30,7 @@ const T0 = Date.parse('2024-03-04T10:00:00.000Z');
 
 /** D1: RPC from a private source to the Internet. */
 function rpcOut(id: string, t: number, source: string): string {
-  return JSON.stringify({
-    '@timestamp': new Date(t).toISOString(),
-    event: { id, category: ['network'] },
-    network: { transport: 'tcp' },
-    host: { id: 'ws-tuning' },
-    source: { ip: source, port: 50123 },
-    destination: { ip: '45.33.32.156', port: 135 },
-  });
+  return JSON.stringify(rpcToInternet(id, t, source, 'ws-tuning'));
 }
 
 /** Moves event time on (nothing detects it). */

@@ -62,3 +62,15 @@ export function serviceChild(t: number, host: object): object {
 export function filler(t: number, n: number): object {
   return { '@timestamp': iso(t), event: { id: `f${n}`, category: ['process'], type: ['end'] }, host: { id: 'x' } };
 }
+
+/** A D1 event: a private host's RPC connection (TCP 135) to an Internet address. */
+export function rpcToInternet(id: string, t: number, source: string, hostId: string): object {
+  return {
+    '@timestamp': new Date(t).toISOString(),
+    event: { id, category: ['network'] },
+    network: { transport: 'tcp' },
+    host: { id: hostId },
+    source: { ip: source, port: 50123 },
+    destination: { ip: '45.33.32.156', port: 135 },
+  };
+}
