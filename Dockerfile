@@ -20,7 +20,8 @@ COPY tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
 COPY schemas ./schemas
-# What `prepare` does on a plain `npm ci`: tsc to dist/. Then drop the dev dependencies (typescript, eslint...).
+COPY scripts/build-wasm.mjs ./scripts/build-wasm.mjs
+# What `prepare` does on a plain `npm ci`: tsc to dist/, and the fast path's WebAssembly scanner. Then drop the dev dependencies (typescript, eslint...).
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 
 FROM node:24-bookworm-slim AS runtime

@@ -27,6 +27,15 @@
  */
 import type { FieldTest, Interest } from './interest.js';
 import { MAX_EVENT_TIME, parseEventTime } from './time.js';
+import {
+  MARK_KEY,
+  MARK_VALUES,
+  W_KEY,
+  W_KEY_ESCAPED,
+  wasmScanner,
+  type WasmScanner,
+  type WasmTrie,
+} from './wasmScanner.js';
 
 /** skippableTime's answer when the message must be parsed. */
 export const PARSE = -1;
@@ -44,6 +53,12 @@ export interface FastPathLimits {
  * record may hide under them; such documents are parsed).
  */
 export type FastPathFormat = 'ecs' | 'auto';
+
+/**
+ * Which implementation of the byte pass runs: `wasm` (src/ecs/wasm/scanner.as.ts, the default when
+ * its build loads) or `js` (FastPath.scan, the reference, and the fallback). They report the same.
+ */
+export type FastPathScanner = 'wasm' | 'js';
 // detectShape's fast branch, in full: `@timestamp` and an `event` object, none of the raw keys, no
 // `zeek` object holding an object with an own `ts` (filebeatZeekLog), and no raw `winlog`
 // (isRawWinlogbeat is false when the event object has an own `category` or `module`). The scanner
@@ -103,6 +118,13 @@ const TIMESTAMP = '@timestamp';
 const EMPTY = new Uint8Array(0);
 const isAscii = (s: string): boolean => /^[\x20-\x7e]*$/.test(s);
 
+/**
+ * Where the scanner reads a message: a copy with a 0 byte after it (the sentinel that lets the byte
+ * loops run without bounds checks), always the same array type. One per process: skippableTime is
+ * synchronous and not re-entered; it grows to the largest message scanned (at most the size limit).
+ */
+let scratch = new Uint8Array(64 * 1024);
+
 export class FastPath {
   /** trans[node * 128 + byte]: the trie's next node, DEAD (0) when no field continues so. */
   private readonly trans: Int32Array;
@@ -146,6 +168,8 @@ export class FastPath {
 
   private readonly maxBytes: number;
   private readonly maxDepth: number;
+  private readonly wasm: WasmScanner | undefined;
+  private readonly wasmTrie: WasmTrie | undefined;
 
   /**
    * The fast path for detections with these interests; undefined when nothing could ever be skipped
@@ -156,6 +180,7 @@ export class FastPath {
     interests: readonly Interest[],
     limits: FastPathLimits,
     format: FastPathFormat = 'ecs',
+    scanner: FastPathScanner = 'wasm',
   ): FastPath | undefined {
     const alternatives: (readonly FieldTest[])[] = interests.flatMap((i) => [...i]);
     for (const all of alternatives) {
@@ -168,10 +193,15 @@ export class FastPath {
         if (OPS[t.op] === undefined) return undefined;
       }
     }
-    return new FastPath(alternatives, limits, format);
+    return new FastPath(alternatives, limits, format, scanner);
   }
 
-  private constructor(alternatives: readonly (readonly FieldTest[])[], limits: FastPathLimits, format: FastPathFormat) {
+  private constructor(
+    alternatives: readonly (readonly FieldTest[])[],
+    limits: FastPathLimits,
+    format: FastPathFormat,
+    scanner: FastPathScanner,
+  ) {
     this.auto = format === 'auto';
     this.maxBytes = limits.maxMessageBytes;
     this.maxDepth = Math.min(limits.maxDepth, MAX_SCAN_DEPTH);
@@ -245,6 +275,23 @@ export class FastPath {
     this.alternativeSize = Int32Array.from(alternativeSize);
     this.holds = new Uint8Array(tests.length);
     this.remaining = new Int32Array(alternativeSize.length);
+
+    const wasm = scanner === 'wasm' ? wasmScanner(STRING_CLASS) : undefined;
+    if (wasm !== undefined) {
+      const mark = new Uint8Array(this.fieldAt.length);
+      for (let node = 0; node < mark.length; node++) {
+        mark[node] =
+          (this.fieldAt[node] !== 0 || node === this.timestampNode ? MARK_VALUES : 0) |
+          (this.shapeAt[node] !== 0 ? MARK_KEY : 0);
+      }
+      this.wasm = wasm;
+      this.wasmTrie = wasm.trie(`${fields.join('\n')}\n${format}`, this.trans, mark);
+    }
+  }
+
+  /** The implementation of the byte pass this fast path runs. */
+  get scanner(): FastPathScanner {
+    return this.wasm === undefined ? 'js' : 'wasm';
   }
 
   /**
@@ -254,7 +301,6 @@ export class FastPath {
   skippableTime(raw: Uint8Array): number {
     const n = raw.length;
     if (n === 0 || n > this.maxBytes || this.maxDepth < 1) return PARSE;
-    this.b = raw;
     this.n = n;
     this.interesting = false;
     this.tsKind = 0;
@@ -265,8 +311,7 @@ export class FastPath {
     this.tsKeyAtDepth3 = false;
     this.holds.fill(0);
     this.remaining.set(this.alternativeSize);
-    const ok = this.scan();
-    this.b = EMPTY;
+    const ok = this.wasm === undefined ? this.scanJs(raw) : this.scanWasm(raw);
     if (!ok || this.interesting || this.tsKind === 0) return PARSE;
     if (this.auto) {
       if (!this.eventSeen || (this.winlogSeen && !this.eventMapped) || (this.zeekSeen && this.tsKeyAtDepth3)) {
@@ -282,55 +327,133 @@ export class FastPath {
     return time === undefined ? PARSE : time;
   }
 
-  private ws(p: number): number {
-    const b = this.b;
-    const n = this.n;
-    while (p < n) {
-      const c = b[p]!;
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
-      p++;
+  /**
+   * The byte pass in WebAssembly (src/ecs/wasm/scanner.as.ts): it proves the message valid and
+   * reports the values of marked fields and the shape keys, in document order; the tests and the
+   * shape rules are applied here, as scan() applies them.
+   */
+  private scanWasm(raw: Uint8Array): boolean {
+    const count = this.wasm!.scan(raw, this.wasmTrie!, this.timestampNode, this.maxDepth, this.auto);
+    if (count < 0) return false;
+    this.b = raw;
+    const r = this.wasm!.records;
+    const tsNode = this.timestampNode;
+    for (let i = 0; i < count; i++) {
+      const o = i * 5;
+      const kind = r[o]!;
+      const node = r[o + 1]!;
+      const start = r[o + 2]!;
+      const end = r[o + 3]!;
+      const flags = r[o + 4]!;
+      if (kind === W_KEY) {
+        this.keyStart = start;
+        this.keyEscaped = (flags & W_KEY_ESCAPED) !== 0;
+        this.keyNode = node;
+        if (!this.onKey(end, flags & 0xffff)) return false;
+      } else if (node === tsNode) {
+        if (!this.timestamp(kind, start, end, flags)) return false;
+      } else if (!this.leaf(node, kind, start, end, flags)) return false;
     }
-    return p;
+    return true;
+  }
+
+  /** The byte pass in JavaScript: the message is copied to `scratch` with the sentinel after it. */
+  private scanJs(raw: Uint8Array): boolean {
+    const n = raw.length;
+    if (scratch.length <= n) scratch = new Uint8Array(Math.max(n + 1, Math.min(scratch.length * 2, this.maxBytes + 1)));
+    scratch.set(raw);
+    scratch[n] = 0;
+    this.b = scratch;
+    return this.scan();
   }
 
   /**
-   * One pass over the message, iterative: `kinds[d]` and `nodes[d]` describe the container at depth
-   * d (an object and the trie node its keys start from, or an array and the node of its elements).
-   * False: not proved (invalid, too deep, or interesting).
+   * One pass over the message (in `scratch`, a 0 byte after it), iterative: `kinds[d]` and `nodes[d]`
+   * describe the container at depth d (an object and the trie node its keys start from, or an array
+   * and the node of its elements). False: not proved (invalid, too deep, or interesting).
+   *
+   * The byte loops need no bounds checks: the sentinel is a control byte, which ends a string
+   * (invalid), a number and whitespace, and is no structural character; every step of more than one
+   * byte (literals, escapes, UTF-8 sequences) checks `n` itself. Keys, values, numbers and
+   * whitespace are read inline: this loop is most of the fast path's cost, and calls per token
+   * (about a hundred strings in a 1.2 KB event) cost as much as the bytes.
    */
   private scan(): boolean {
     const b = this.b;
     const n = this.n;
     const trans = this.trans;
+    const fieldAt = this.fieldAt;
     const kinds = this.kinds;
     const nodes = this.nodes;
     const maxDepth = this.maxDepth;
     const tsNode = this.timestampNode;
-    let p = this.ws(0);
-    if (p >= n || b[p] !== 0x7b) return false;
+    const auto = this.auto;
+    const shapeAt = this.shapeAt;
+    let p = 0;
+    let c = b[0]!;
+    while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++p]!;
+    if (c !== 0x7b) return false;
     let depth = 1;
     kinds[1] = OBJECT;
     nodes[1] = ROOT;
-    // After a `{`: a key or the end of the object.
-    p = this.ws(p + 1);
-    if (b[p] === 0x7d) {
-      depth = 0;
+    c = b[++p]!;
+    while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++p]!;
+    // Whether a key comes next (after `{` or a `,` in an object), and the trie node of the value.
+    let wantKey = c !== 0x7d;
+    let node = DEAD;
+    if (!wantKey) {
       p++;
-    } else {
-      p = this.key(p, ROOT);
-      if (p < 0 || (this.auto && !this.onKey(p, 1))) return false;
+      depth = 0;
     }
-    let node = this.keyNode;
     while (depth > 0) {
+      if (wantKey) {
+        // A key at p, of the object at `depth`, then `:` and whitespace.
+        if (b[p] !== 0x22) return false;
+        const keyStart = ++p;
+        let keyEscaped = false;
+        node = nodes[depth]!;
+        // Walk the trie while the key may still name a field; then skip the rest of it.
+        while (node !== DEAD) {
+          const k = b[p]!;
+          if (STRING_CLASS[k] !== PLAIN) break;
+          node = trans[(node << 7) | k]!;
+          p++;
+        }
+        for (;;) {
+          while (STRING_CLASS[b[p]!] === PLAIN) p++;
+          const cls = STRING_CLASS[b[p]!];
+          if (cls === QUOTE) break;
+          if (cls === BACKSLASH) {
+            // An escape while the key could still name a field: JSON.parse decodes it, the trie cannot.
+            if (node !== DEAD) return false;
+            keyEscaped = true;
+            p = this.escape(p);
+          } else if (cls === HIGH) {
+            p = this.utf8(p);
+            node = DEAD;
+          } else return false;
+          if (p < 0) return false;
+        }
+        c = b[++p]!;
+        while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++p]!;
+        if (c !== 0x3a) return false;
+        c = b[++p]!;
+        while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++p]!;
+        if (auto && (depth === 3 || shapeAt[node] !== 0)) {
+          this.keyStart = keyStart;
+          this.keyEscaped = keyEscaped;
+          this.keyNode = node;
+          if (!this.onKey(p, depth)) return false;
+        }
+        wantKey = false;
+      }
       // A value at p, reached through trie node `node`, inside the container at `depth`.
-      if (p >= n) return false;
-      const c = b[p]!;
+      c = b[p]!;
       if (c === 0x22) {
         const start = ++p;
         let flags = 0;
         for (;;) {
-          while (p < n && STRING_CLASS[b[p]!] === PLAIN) p++;
-          if (p >= n) return false;
+          while (STRING_CLASS[b[p]!] === PLAIN) p++;
           const cls = STRING_CLASS[b[p]!];
           if (cls === QUOTE) break;
           if (cls === BACKSLASH) {
@@ -345,111 +468,96 @@ export class FastPath {
         if (node !== DEAD) {
           if (node === tsNode) {
             if (!this.timestamp(K_STRING, start, p, flags)) return false;
-          } else if (!this.leaf(node, K_STRING, start, p, flags)) return false;
+          } else if (fieldAt[node] !== 0 && !this.leaf(node, K_STRING, start, p, flags)) return false;
         }
         p++;
       } else if (c === 0x7b || c === 0x5b) {
         if (node === tsNode || depth + 1 > maxDepth) return false;
         depth++;
-        p = this.ws(p + 1);
+        let e = b[++p]!;
+        while (e === 0x20 || e === 0x0a || e === 0x0d || e === 0x09) e = b[++p]!;
         if (c === 0x7b) {
           // An object's keys continue the field name after a dot.
-          const base = trans[(node << 7) | 0x2e]!;
           kinds[depth] = OBJECT;
-          nodes[depth] = base;
-          if (b[p] !== 0x7d) {
-            p = this.key(p, base);
-            if (p < 0 || (this.auto && !this.onKey(p, depth))) return false;
-            node = this.keyNode;
+          nodes[depth] = trans[(node << 7) | 0x2e]!;
+          if (e !== 0x7d) {
+            wantKey = true;
             continue;
           }
         } else {
           // An array's elements are the field's values.
           kinds[depth] = ARRAY;
           nodes[depth] = node;
-          if (b[p] !== 0x5d) continue;
+          if (e !== 0x5d) continue;
         }
         p++;
         depth--;
+      } else if (c === 0x74 || c === 0x66) {
+        // true, false
+        const len = c === 0x74 ? 4 : 5;
+        if (p + len > n) return false;
+        if (c === 0x74 ? !(b[p + 1] === 0x72 && b[p + 2] === 0x75 && b[p + 3] === 0x65) : !isFalse(b, p)) return false;
+        if (node !== DEAD) {
+          if (node === tsNode) return false;
+          if (fieldAt[node] !== 0 && !this.leaf(node, K_LITERAL, p, p + len, 0)) return false;
+        }
+        p += len;
+      } else if (c === 0x6e) {
+        if (p + 4 > n || b[p + 1] !== 0x75 || b[p + 2] !== 0x6c || b[p + 3] !== 0x6c) return false;
+        // A null value is a missing value; a null @timestamp is missing_timestamp.
+        if (node === tsNode) return false;
+        p += 4;
       } else {
-        p = this.scalar(p, node);
-        if (p < 0) return false;
+        // A number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+        const start = p;
+        let flags = 0;
+        if (c === 0x2d) {
+          flags = F_NOT_PLAIN;
+          c = b[++p]!;
+        }
+        if (c === 0x30) c = b[++p]!;
+        else if (c >= 0x31 && c <= 0x39) {
+          c = b[++p]!;
+          while (c >= 0x30 && c <= 0x39) c = b[++p]!;
+        } else return false;
+        if (c === 0x2e) {
+          flags = F_NOT_PLAIN;
+          c = b[++p]!;
+          if (!(c >= 0x30 && c <= 0x39)) return false;
+          while (c >= 0x30 && c <= 0x39) c = b[++p]!;
+        }
+        if (c === 0x65 || c === 0x45) {
+          flags = F_NOT_PLAIN;
+          c = b[++p]!;
+          if (c === 0x2b || c === 0x2d) c = b[++p]!;
+          if (!(c >= 0x30 && c <= 0x39)) return false;
+          while (c >= 0x30 && c <= 0x39) c = b[++p]!;
+        }
+        if (node !== DEAD) {
+          if (node === tsNode) {
+            if (!this.timestamp(K_NUMBER, start, p, flags)) return false;
+          } else if (fieldAt[node] !== 0 && !this.leaf(node, K_NUMBER, start, p, flags)) return false;
+        }
       }
       // After a value: close containers until a `,` opens the next member or element.
       for (;;) {
-        let x = b[p];
-        if (x !== 0x2c && x !== 0x7d && x !== 0x5d) {
-          p = this.ws(p);
-          x = b[p];
-        }
-        if (x === 0x2c) {
-          p++;
-          if (kinds[depth] === OBJECT) {
-            p = this.key(b[p] === 0x22 ? p : this.ws(p), nodes[depth]!);
-            if (p < 0 || (this.auto && !this.onKey(p, depth))) return false;
-            node = this.keyNode;
-          } else {
-            p = this.ws(p);
-            node = nodes[depth]!;
-          }
+        c = b[p]!;
+        while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++p]!;
+        if (c === 0x2c) {
+          c = b[++p]!;
+          while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++p]!;
+          if (kinds[depth] === OBJECT) wantKey = true;
+          else node = nodes[depth]!;
           break;
         }
-        if (x !== (kinds[depth] === OBJECT ? 0x7d : 0x5d)) return false;
+        if (c !== (kinds[depth] === OBJECT ? 0x7d : 0x5d)) return false;
         p++;
         if (--depth === 0) break;
       }
     }
-    return this.ws(p) === n;
-  }
-
-  /**
-   * A key at p (its opening quote) of an object whose keys start at trie node `base`, and the `:`
-   * after it: returns the index of the value (after whitespace), the key's node in keyNode; -1 when
-   * invalid or not readable here.
-   */
-  private key(p: number, base: number): number {
-    const b = this.b;
-    const n = this.n;
-    const trans = this.trans;
-    if (p >= n || b[p] !== 0x22) return -1;
-    p++;
-    this.keyStart = p;
-    this.keyEscaped = false;
-    let node = base;
-    for (;;) {
-      if (node === DEAD) while (p < n && STRING_CLASS[b[p]!] === PLAIN) p++;
-      else {
-        // Walk the trie while the key may still name a field; once it cannot, skip the rest quickly.
-        while (p < n) {
-          const c = b[p]!;
-          if (STRING_CLASS[c] !== PLAIN) break;
-          node = trans[(node << 7) | c]!;
-          p++;
-          if (node === DEAD) break;
-        }
-        if (node === DEAD) continue;
-      }
-      if (p >= n) return -1;
-      const cls = STRING_CLASS[b[p]!]!;
-      if (cls === QUOTE) break;
-      if (cls === BACKSLASH) {
-        // An escape while the key could still name a field: JSON.parse decodes it, the trie cannot.
-        if (node !== DEAD) return -1;
-        this.keyEscaped = true;
-        p = this.escape(p);
-      } else if (cls === HIGH) {
-        p = this.utf8(p);
-        node = DEAD;
-      } else return -1;
-      if (p < 0) return -1;
-    }
-    p++;
-    if (b[p] !== 0x3a) {
-      p = this.ws(p);
-      if (p >= n || b[p] !== 0x3a) return -1;
-    }
-    this.keyNode = node;
-    return this.ws(p + 1);
+    c = b[p]!;
+    while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++p]!;
+    return p === n;
   }
 
   /** `auto`: notes what a key (this.keyNode, value at p) at `depth` says of the shape; false: parse. */
@@ -472,57 +580,6 @@ export class FastPath {
     else if (shape === SHAPE_REFUSED || this.eventSeen || this.b[p] !== 0x7b) return false;
     else this.eventSeen = true;
     return true;
-  }
-
-  /** A number, true, false or null at p: the index after it, or -1. */
-  private scalar(p: number, node: number): number {
-    const b = this.b;
-    const n = this.n;
-    const isTimestamp = node === this.timestampNode;
-    const c = b[p]!;
-    if (c === 0x74 || c === 0x66) {
-      const len = c === 0x74 ? 4 : 5;
-      if (p + len > n) return -1;
-      if (c === 0x74 ? !(b[p + 1] === 0x72 && b[p + 2] === 0x75 && b[p + 3] === 0x65) : !isFalse(b, p)) return -1;
-      if (node === DEAD) return p + len;
-      if (isTimestamp || !this.leaf(node, K_LITERAL, p, p + len, 0)) return -1;
-      return p + len;
-    }
-    if (c === 0x6e) {
-      if (p + 4 > n || b[p + 1] !== 0x75 || b[p + 2] !== 0x6c || b[p + 3] !== 0x6c) return -1;
-      // A null value is a missing value; a null @timestamp is missing_timestamp.
-      return isTimestamp ? -1 : p + 4;
-    }
-    // A number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-    const start = p;
-    let flags = 0;
-    if (c === 0x2d) {
-      flags |= F_NOT_PLAIN;
-      p++;
-    }
-    if (p >= n) return -1;
-    const d = b[p]!;
-    if (d === 0x30) p++;
-    else if (d >= 0x31 && d <= 0x39) {
-      p++;
-      while (p < n && isDigit(b[p]!)) p++;
-    } else return -1;
-    if (p < n && b[p] === 0x2e) {
-      flags |= F_NOT_PLAIN;
-      p++;
-      if (p >= n || !isDigit(b[p]!)) return -1;
-      while (p < n && isDigit(b[p]!)) p++;
-    }
-    if (p < n && (b[p] === 0x65 || b[p] === 0x45)) {
-      flags |= F_NOT_PLAIN;
-      p++;
-      if (p < n && (b[p] === 0x2b || b[p] === 0x2d)) p++;
-      if (p >= n || !isDigit(b[p]!)) return -1;
-      while (p < n && isDigit(b[p]!)) p++;
-    }
-    if (node === DEAD) return p;
-    if (isTimestamp) return this.timestamp(K_NUMBER, start, p, flags) ? p : -1;
-    return this.leaf(node, K_NUMBER, start, p, flags) ? p : -1;
   }
 
   private timestamp(kind: number, start: number, end: number, flags: number): boolean {

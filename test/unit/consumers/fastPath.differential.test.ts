@@ -6,7 +6,8 @@
  * off: every record's alerts (ids and documents), duplicates, outputs and dead letters (with reason
  * and detail), the commit points, and the late and future counts must be identical. `now` is the
  * latest event time read so far, so events a little ahead of the clock (observed as now) and far
- * ahead (counted as future) both occur.
+ * ahead (counted as future) both occur. The fast path runs the WebAssembly scanner (as `run` does);
+ * on every record its answer must also equal the JavaScript scanner's, the reference.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,10 +17,11 @@ import { gunzipSync } from 'node:zlib';
 import { benchMix } from '../../../bench/mix.js';
 import { PartitionProcessor, type RecordOutcome } from '../../../src/consumers/partitionProcessor.js';
 import { rng } from '../../../src/demo/sampleTraffic.js';
-import type { Detection } from '../../../src/detectors/detection.js';
+import { interestsOf, type Detection } from '../../../src/detectors/detection.js';
 import { createDetections } from '../../../src/detectors/registry.js';
 import { RpcToInternetDetector } from '../../../src/detectors/rpcToInternet.js';
-import { decodeEvent } from '../../../src/ecs/event.js';
+import { decodeEvent, MAX_DOCUMENT_DEPTH, DEFAULT_MAX_MESSAGE_BYTES } from '../../../src/ecs/event.js';
+import { FastPath } from '../../../src/ecs/fastPath.js';
 import { isJsonObject, type JsonObject } from '../../../src/ecs/fields.js';
 import { interestHolds } from '../../../src/ecs/interest.js';
 import type { InputFormat } from '../../../src/ecs/normalize/index.js';
@@ -79,9 +81,19 @@ function differential(
   const sc: Counts = { late: 0, future: 0 };
   const fast = processor(true, fc, detections(), format);
   const full = processor(false, sc, detections(), format);
+  const interests = interestsOf(detections());
+  const limits = { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, maxDepth: MAX_DOCUMENT_DEPTH };
+  const fpFormat = format === 'ecs' || format === 'auto' ? format : undefined;
+  const wasm = interests && fpFormat && FastPath.compile(interests, limits, fpFormat, 'wasm');
+  const js = interests && fpFormat && FastPath.compile(interests, limits, fpFormat, 'js');
+  if (wasm) assert.equal(wasm.scanner, 'wasm', 'the WebAssembly scanner is built (npm run build) and loads');
   let alerts = 0;
   let deadLetters = 0;
   records.forEach(({ value, now }, i) => {
+    if (wasm && js) {
+      const [w, j] = [wasm.skippableTime(value), js.skippableTime(value)];
+      if (w !== j) assert.fail(`${label}: record ${i}: the scanners differ (wasm ${w}, js ${j}):\n${value.toString()}`);
+    }
     const rec = { topic: 'in', partition: 0, offset: String(i), key: null, value, timestamp: '0', headers: {} };
     const a = fast.process(rec, now);
     const b = full.process(rec, now);
