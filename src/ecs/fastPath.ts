@@ -27,15 +27,7 @@
  */
 import type { FieldTest, Interest } from './interest.js';
 import { MAX_EVENT_TIME, parseEventTime } from './time.js';
-import {
-  MARK_KEY,
-  MARK_VALUES,
-  W_KEY,
-  W_KEY_ESCAPED,
-  wasmScanner,
-  type WasmScanner,
-  type WasmTrie,
-} from './wasmScanner.js';
+import { MARK_KEY, MARK_TESTS, W_KEY, W_KEY_ESCAPED, wasmScanner, type WasmScanner } from './wasmScanner.js';
 
 /** skippableTime's answer when the message must be parsed. */
 export const PARSE = -1;
@@ -169,7 +161,8 @@ export class FastPath {
   private readonly maxBytes: number;
   private readonly maxDepth: number;
   private readonly wasm: WasmScanner | undefined;
-  private readonly wasmTrie: WasmTrie | undefined;
+  /** The compiled interests' address in the WebAssembly scanner's memory. */
+  private readonly wasmProgram: number = 0;
 
   /**
    * The fast path for detections with these interests; undefined when nothing could ever be skipped
@@ -278,14 +271,27 @@ export class FastPath {
 
     const wasm = scanner === 'wasm' ? wasmScanner(STRING_CLASS) : undefined;
     if (wasm !== undefined) {
-      const mark = new Uint8Array(this.fieldAt.length);
-      for (let node = 0; node < mark.length; node++) {
-        mark[node] =
-          (this.fieldAt[node] !== 0 || node === this.timestampNode ? MARK_VALUES : 0) |
-          (this.shapeAt[node] !== 0 ? MARK_KEY : 0);
+      const nodes = this.fieldAt.length;
+      const mark = new Uint8Array(nodes);
+      const nodeTests: (Int32Array | undefined)[] = [];
+      for (let node = 0; node < nodes; node++) {
+        const f = this.fieldAt[node]!;
+        mark[node] = (f !== 0 ? MARK_TESTS : 0) | (this.shapeAt[node] !== 0 ? MARK_KEY : 0);
+        nodeTests.push(f === 0 ? undefined : this.fieldTests[f - 1]);
       }
       this.wasm = wasm;
-      this.wasmTrie = wasm.trie(`${fields.join('\n')}\n${format}`, this.trans, mark);
+      this.wasmProgram = wasm.program(`${format}\n${JSON.stringify(alternatives)}`, {
+        trans: this.trans,
+        mark,
+        nodeTests,
+        tests: tests.map((_, i) => ({
+          op: this.testOp[i]!,
+          number: this.testNumber[i]!,
+          text: this.testText[i]!,
+          alternatives: this.testAlternatives[i]!,
+        })),
+        alternativeSize: this.alternativeSize,
+      });
     }
   }
 
@@ -329,30 +335,22 @@ export class FastPath {
 
   /**
    * The byte pass in WebAssembly (src/ecs/wasm/scanner.as.ts): it proves the message valid and
-   * reports the values of marked fields and the shape keys, in document order; the tests and the
-   * shape rules are applied here, as scan() applies them.
+   * applies the tests, as scan() and leaf() do, and reports `@timestamp` and, for `auto`, the shape
+   * keys in document order, which are read here.
    */
   private scanWasm(raw: Uint8Array): boolean {
-    const count = this.wasm!.scan(raw, this.wasmTrie!, this.timestampNode, this.maxDepth, this.auto);
+    const count = this.wasm!.scan(raw, this.wasmProgram, this.timestampNode, this.maxDepth, this.auto);
     if (count < 0) return false;
     this.b = raw;
     const r = this.wasm!.records;
-    const tsNode = this.timestampNode;
     for (let i = 0; i < count; i++) {
       const o = i * 5;
-      const kind = r[o]!;
-      const node = r[o + 1]!;
-      const start = r[o + 2]!;
-      const end = r[o + 3]!;
-      const flags = r[o + 4]!;
-      if (kind === W_KEY) {
-        this.keyStart = start;
-        this.keyEscaped = (flags & W_KEY_ESCAPED) !== 0;
-        this.keyNode = node;
-        if (!this.onKey(end, flags & 0xffff)) return false;
-      } else if (node === tsNode) {
-        if (!this.timestamp(kind, start, end, flags)) return false;
-      } else if (!this.leaf(node, kind, start, end, flags)) return false;
+      if (r[o] === W_KEY) {
+        this.keyStart = r[o + 2]!;
+        this.keyEscaped = (r[o + 4]! & W_KEY_ESCAPED) !== 0;
+        this.keyNode = r[o + 1]!;
+        if (!this.onKey(r[o + 3]!, r[o + 4]! & 0xffff)) return false;
+      } else if (!this.timestamp(r[o]!, r[o + 2]!, r[o + 3]!, r[o + 4]!)) return false;
     }
     return true;
   }

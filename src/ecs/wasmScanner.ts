@@ -8,7 +8,7 @@
  * Layout of its memory (bytes):
  *   CLASS_AT   256      the class of each byte inside a JSON string
  *   STACK_AT   1,280    container kinds (u8 × 256) and trie nodes (i32 × 256) by depth
- *   HEAP_AT…            the tries (bump-allocated, one per distinct set of fields), then the
+ *   HEAP_AT…            the compiled interests (bump-allocated, one per distinct set), then the
  *                       message buffer and the records (5 i32 each: kind, node, start, end, flags),
  *                       both re-allocated larger when a message does not fit. A record is a value
  *                       or a key, each at least 2 bytes of the message with its separator, so
@@ -23,8 +23,8 @@ export const W_LITERAL = 3;
 export const W_KEY = 4;
 /** A W_KEY record's flags: the depth in the low 16 bits, and this bit when the key holds an escape. */
 export const W_KEY_ESCAPED = 0x10000;
-/** A node's mark: report the values of the field it completes (or of `@timestamp`). */
-export const MARK_VALUES = 1;
+/** A node's mark: the field it completes has tests. */
+export const MARK_TESTS = 1;
 /** A node's mark: report the key (it decides the `auto` shape). */
 export const MARK_KEY = 2;
 
@@ -52,8 +52,7 @@ const WebAssemblyApi = (
 
 type ScanFn = (
   cls: number,
-  trie: number,
-  mark: number,
+  prog: number,
   tsNode: number,
   msg: number,
   n: number,
@@ -64,11 +63,28 @@ type ScanFn = (
   stack: number,
 ) => number;
 
-/** A trie placed in the scanner's memory. */
-export interface WasmTrie {
-  readonly trie: number;
-  readonly mark: number;
+/**
+ * Interests compiled for the scanner (FastPath builds them): the trie and its marks, each node's
+ * tests, the tests and their alternatives. scanner.as.ts describes the layout.
+ */
+export interface WasmProgramTables {
+  /** Next node by node * 128 + ASCII byte. */
+  readonly trans: Int32Array;
+  /** Per node: MARK_TESTS, MARK_KEY. */
+  readonly mark: Uint8Array;
+  /** Per node: the tests (indices) on the field it completes. */
+  readonly nodeTests: readonly (Int32Array | undefined)[];
+  readonly tests: readonly {
+    readonly op: number;
+    readonly number: number;
+    readonly text: Uint8Array;
+    readonly alternatives: Int32Array;
+  }[];
+  readonly alternativeSize: Int32Array;
 }
+
+const TEST_SIZE = 32;
+const HEADER_WORDS = 11;
 
 export class WasmScanner {
   private bytes: Uint8Array;
@@ -79,7 +95,7 @@ export class WasmScanner {
   private msgSize = 0;
   private outAt = 0;
   private outCapacity = 0;
-  private readonly tries = new Map<string, WasmTrie>();
+  private readonly programs = new Map<string, number>();
 
   constructor(
     private readonly memory: WasmMemory,
@@ -90,21 +106,56 @@ export class WasmScanner {
     this.bytes.set(stringClass, CLASS_AT);
   }
 
-  /** Places a trie (trans: next node by node * 128 + byte; mark: per node) once per signature. */
-  trie(signature: string, trans: Int32Array, mark: Uint8Array): WasmTrie {
-    const known = this.tries.get(signature);
+  /** Places compiled interests once per signature: the `prog` address scan() takes. */
+  program(signature: string, t: WasmProgramTables): number {
+    const known = this.programs.get(signature);
     if (known !== undefined) return known;
-    const trie = this.alloc(trans.byteLength);
-    new Int32Array(this.memory.buffer, trie, trans.length).set(trans);
-    const markAt = this.alloc(mark.length);
-    this.bytes.set(mark, markAt);
-    const placed = { trie, mark: markAt };
-    this.tries.set(signature, placed);
-    return placed;
+    const i32 = (values: ArrayLike<number>): number => {
+      const at = this.alloc(Math.max(4, values.length * 4));
+      new Int32Array(this.memory.buffer, at, values.length).set(values);
+      return at;
+    };
+    const u8 = (values: Uint8Array): number => {
+      const at = this.alloc(Math.max(1, values.length));
+      this.bytes.set(values, at);
+      return at;
+    };
+    const nodeTests: number[] = [];
+    const testList: number[] = [];
+    for (const tests of t.nodeTests) {
+      nodeTests.push(testList.length, tests?.length ?? 0);
+      if (tests !== undefined) testList.push(...tests);
+    }
+    const altList: number[] = [];
+    const testsAt = this.alloc(t.tests.length * TEST_SIZE);
+    t.tests.forEach((test, i) => {
+      const textAt = u8(test.text);
+      const words = new Int32Array(this.memory.buffer, testsAt + i * TEST_SIZE, 6);
+      words.set([test.op, textAt, test.text.length, altList.length, test.alternatives.length, 0]);
+      new Float64Array(this.memory.buffer, testsAt + i * TEST_SIZE + 24, 1)[0] = test.number;
+      altList.push(...test.alternatives);
+    });
+    const header = [
+      i32(t.trans),
+      u8(t.mark),
+      i32(nodeTests),
+      i32(testList),
+      testsAt,
+      i32(altList),
+      i32(t.alternativeSize),
+      this.alloc(Math.max(1, t.tests.length)),
+      this.alloc(Math.max(4, t.alternativeSize.length * 4)),
+      t.tests.length,
+      t.alternativeSize.length,
+    ];
+    if (header.length !== HEADER_WORDS) throw new Error('wasm scanner: program header');
+    const prog = i32(header);
+    this.programs.set(signature, prog);
+    return prog;
   }
 
   /** Scans `raw` (copied in): the number of records in `records`, or -1 when not proved. */
-  scan(raw: Uint8Array, t: WasmTrie, tsNode: number, maxDepth: number, auto: boolean): number {
+  scan(raw: Uint8Array, prog: number, tsNode: number, maxDepth: number, auto: boolean): number {
     const n = raw.length;
     if (n + 1 > this.msgSize) {
       this.msgSize = Math.max(n + 1, 2 * this.msgSize, 64 * 1024);
@@ -115,19 +166,8 @@ export class WasmScanner {
     }
     this.bytes.set(raw, this.msgAt);
     const depth = Math.min(maxDepth, WASM_MAX_DEPTH);
-    return this.scanFn(
-      CLASS_AT,
-      t.trie,
-      t.mark,
-      tsNode,
-      this.msgAt,
-      n,
-      depth,
-      this.outAt,
-      this.outCapacity,
-      auto ? 1 : 0,
-      STACK_AT,
-    );
+    const out = this.outAt;
+    return this.scanFn(CLASS_AT, prog, tsNode, this.msgAt, n, depth, out, this.outCapacity, auto ? 1 : 0, STACK_AT);
   }
 
   private alloc(size: number): number {

@@ -7,20 +7,51 @@
  * decide the shape), and FastPath applies its tests to them. V8 runs this loop about twice as fast
  * as the same loop in JavaScript (no bounds checks, no tagged values).
  *
+ * It also applies the interests' field tests to the values of the fields that have them (as
+ * FastPath.leaf and mayHold do) and stops as soon as an alternative holds: most of a message's
+ * values of interesting fields are read without a call back to JavaScript. It reports, in
+ * document order, the values of `@timestamp` and (for the `auto` format) the keys that decide the
+ * document's shape, which FastPath reads.
+ *
  * Memory (imported; laid out by src/ecs/wasmScanner.ts):
  *   cls      256 bytes: the class of each byte inside a JSON string (0 plain, 1 quote, 2 backslash,
  *            3 control, 4 >= 0x80)
- *   trie     i32 per (node, ASCII byte): the next node, 0 (dead) when no field continues so
- *   mark     one byte per node: 1 = report its values (a field with tests, or `@timestamp`),
- *            2 = report the key (a key deciding the `auto` shape)
+ *   prog     the compiled interests (PROG_* offsets below): the trie (i32 per node and ASCII byte:
+ *            the next node, 0 when no field continues so), a mark byte per node (1 = the field has
+ *            tests, 2 = a key deciding the `auto` shape), per node the first index and count of its
+ *            tests in the test list, the tests (TEST_SIZE bytes each), each test's alternatives, the
+ *            size of each alternative, and the scratch state `holds` (u8 per test) and `remaining`
+ *            (i32 per alternative)
  *   msg      the message, followed by a 0 byte written here (the sentinel)
  *   out      records of 5 i32: kind, node, start, end, flags (room for outCap)
  *   stack    kinds (u8) at stack, nodes (i32) at stack + 256
  *
  * Returns the number of records, or -1: not proved (invalid, deeper than maxDepth, an escape in a
- * key the trie still follows, a `@timestamp` that is an object, array, literal or null; more
- * records than outCap, which the host makes room for, never happens).
+ * key the trie still follows, a `@timestamp` that is an object, array, literal or null), or an
+ * alternative of the interests holds (the event may matter: it is parsed). More records than
+ * outCap, which the host makes room for, never happens.
  */
+
+// The compiled interests: i32 addresses at these offsets of `prog`.
+const PROG_TRIE: usize = 0;
+const PROG_MARK: usize = 4;
+const PROG_NODE_TESTS: usize = 8; // per node: i32 first, i32 count (into PROG_TEST_LIST)
+const PROG_TEST_LIST: usize = 12; // i32 test indices
+const PROG_TESTS: usize = 16; // TEST_SIZE bytes per test
+const PROG_ALT_LIST: usize = 20; // i32 alternative indices
+const PROG_ALT_SIZE: usize = 24; // i32 per alternative
+const PROG_HOLDS: usize = 28; // u8 per test (scratch)
+const PROG_REMAINING: usize = 32; // i32 per alternative (scratch)
+const PROG_TEST_COUNT: usize = 36; // i32
+const PROG_ALT_COUNT: usize = 40; // i32
+// A test: i32 op, i32 text address, i32 text length, i32 first and i32 count of its alternatives
+// (into PROG_ALT_LIST), then the f64 number at 24.
+const TEST_SIZE: usize = 32;
+const OP_NUMBER_EQ: i32 = 0;
+const OP_NUMBER_GTE: i32 = 1;
+const OP_KEYWORD_EQ_CI: i32 = 3;
+const MARK_TESTS: u8 = 1;
+const MARK_KEY: u8 = 2;
 
 // Record kinds (fastPath.ts has the same numbers).
 const K_STRING: i32 = 1;
@@ -95,10 +126,82 @@ function utf8(p: usize, end: usize): usize {
   return p + more + 1;
 }
 
+/** Whether test `t` holds, or may hold (the value cannot be read exactly), for this value: FastPath.mayHold. */
+function mayHold(t: usize, kind: i32, start: usize, end: usize, flags: i32): bool {
+  const op = load<i32>(t);
+  const len = <i32>(end - start);
+  if (op == OP_NUMBER_EQ || op == OP_NUMBER_GTE) {
+    if (kind == K_LITERAL) return false; // booleans are not numbers
+    if ((flags & (F_ESCAPE | F_NOT_PLAIN)) != 0 || len > 15) return true;
+    let v: f64 = 0;
+    for (let i = start; i < end; i++) {
+      const c = <u32>load<u8>(i);
+      if (!isDigit(c)) {
+        // A string: numeric only if it holds a digit somewhere (see values.ts NUMERIC_STRING).
+        for (let j = start; j < end; j++) if (isDigit(<u32>load<u8>(j))) return true;
+        return false;
+      }
+      v = v * 10 + <f64>(c - 0x30);
+    }
+    if (len == 0) return false; // "" is not a number
+    const x = load<f64>(t, 24);
+    return op == OP_NUMBER_EQ ? v == x : v >= x;
+  }
+  // Keywords: a string as it is, a number or boolean as its text (toKeyword).
+  if ((flags & (F_ESCAPE | F_NOT_PLAIN)) != 0) return true;
+  if (kind == K_NUMBER && len > 15) return true;
+  const text = <usize>load<i32>(t, 4);
+  if (len != load<i32>(t, 8)) {
+    // toLowerCase() of a non-ASCII string may yield ASCII letters (U+212A KELVIN SIGN is "k").
+    return op == OP_KEYWORD_EQ_CI && (flags & F_HIGH) != 0;
+  }
+  if (op == OP_KEYWORD_EQ_CI) {
+    if ((flags & F_HIGH) != 0) return true;
+    for (let i: usize = 0; i < <usize>len; i++) {
+      let c = <u32>load<u8>(start + i);
+      if (c - 0x41 < 26) c += 0x20;
+      if (c != <u32>load<u8>(text + i)) return false;
+    }
+    return true;
+  }
+  for (let i: usize = 0; i < <usize>len; i++) if (load<u8>(start + i) != load<u8>(text + i)) return false;
+  return true;
+}
+
+/**
+ * A value of a field with tests: marks the tests it may satisfy (FastPath.leaf). True when an
+ * alternative now holds entirely.
+ */
+function interesting(prog: usize, node: i32, kind: i32, start: usize, end: usize, flags: i32): bool {
+  const nodeTests = <usize>load<i32>(prog + PROG_NODE_TESTS) + (<usize>node << 3);
+  const list = <usize>load<i32>(prog + PROG_TEST_LIST);
+  const tests = <usize>load<i32>(prog + PROG_TESTS);
+  const holds = <usize>load<i32>(prog + PROG_HOLDS);
+  const altList = <usize>load<i32>(prog + PROG_ALT_LIST);
+  const remaining = <usize>load<i32>(prog + PROG_REMAINING);
+  const first = <usize>load<i32>(nodeTests);
+  const count = <usize>load<i32>(nodeTests, 4);
+  for (let k: usize = 0; k < count; k++) {
+    const ti = <usize>load<i32>(list + ((first + k) << 2));
+    if (load<u8>(holds + ti) != 0) continue;
+    const t = tests + ti * TEST_SIZE;
+    if (!mayHold(t, kind, start, end, flags)) continue;
+    store<u8>(holds + ti, 1);
+    const altFirst = <usize>load<i32>(t, 12);
+    const altCount = <usize>load<i32>(t, 16);
+    for (let a: usize = 0; a < altCount; a++) {
+      const at = remaining + (<usize>load<i32>(altList + ((altFirst + a) << 2)) << 2);
+      const left = load<i32>(at) - 1;
+      store<i32>(at, left);
+      if (left == 0) return true;
+    }
+  }
+  return false;
+}
+
 export function scan(
   cls: usize,
-  trie: usize,
-  mark: usize,
+  prog: usize,
   tsNode: i32,
   msg: usize,
   n: i32,
@@ -110,6 +213,15 @@ export function scan(
 ): i32 {
   const end: usize = msg + <usize>n;
   store<u8>(end, 0);
+  const trie = <usize>load<i32>(prog + PROG_TRIE);
+  const mark = <usize>load<i32>(prog + PROG_MARK);
+  // No test holds yet: holds all 0, remaining = the size of each alternative.
+  memory.fill(<usize>load<i32>(prog + PROG_HOLDS), 0, <usize>load<i32>(prog + PROG_TEST_COUNT));
+  memory.copy(
+    <usize>load<i32>(prog + PROG_REMAINING),
+    <usize>load<i32>(prog + PROG_ALT_SIZE),
+    <usize>load<i32>(prog + PROG_ALT_COUNT) << 2,
+  );
   const kinds = stack;
   const nodes = stack + 256;
   let count: i32 = 0;
@@ -164,7 +276,7 @@ export function scan(
       while (isWs(c)) c = <u32>load<u8>(++p);
       if (
         auto != 0 &&
-        ((load<u8>(mark + <usize>node) & 2) != 0 ||
+        ((load<u8>(mark + <usize>node) & MARK_KEY) != 0 ||
           (depth == 3 && (escaped != 0 || (keyEnd - keyStart == 2 && load<u16>(keyStart) == 0x7374))))
       ) {
         if (count >= outCap) return -1;
@@ -262,15 +374,20 @@ export function scan(
       }
       kind = K_NUMBER;
     }
-    if (kind != 0 && node != DEAD && (load<u8>(mark + <usize>node) & 1) != 0) {
-      if (count >= outCap) return -1;
-      const r = out + <usize>count * 20;
-      store<i32>(r, kind);
-      store<i32>(r, node, 4);
-      store<i32>(r, <i32>(start - msg), 8);
-      store<i32>(r, <i32>(p - msg), 12);
-      store<i32>(r, flags, 16);
-      count++;
+    if (kind != 0 && node != DEAD) {
+      if (node == tsNode) {
+        // `@timestamp`: reported, FastPath reads it.
+        if (count >= outCap) return -1;
+        const r = out + <usize>count * 20;
+        store<i32>(r, kind);
+        store<i32>(r, node, 4);
+        store<i32>(r, <i32>(start - msg), 8);
+        store<i32>(r, <i32>(p - msg), 12);
+        store<i32>(r, flags, 16);
+        count++;
+      } else if ((load<u8>(mark + <usize>node) & MARK_TESTS) != 0 && interesting(prog, node, kind, start, p, flags)) {
+        return -1;
+      }
     }
     if (kind == K_STRING) p++;
     // After a value: close containers until a `,` opens the next member or element.
