@@ -32,6 +32,8 @@ import type {
   TopicSpec,
 } from './client.js';
 
+/** How often (in records) a batch in progress asks kafkajs whether its partition was sought. */
+const STALE_CHECK_EVERY = 32;
 export interface KafkajsOptions {
   brokers: readonly string[];
   clientId: string;
@@ -453,9 +455,19 @@ class KafkajsConsumer implements StreamConsumer {
 
   private async deliverOne(q: Queued): Promise<void> {
     const current = (): boolean => q.generation === this.generation && !this.stopping;
+    // kafkajs' isStale() builds a key (JSON.stringify) on every call, a few % of `run` when asked
+    // per record: it is asked every STALE_CHECK_EVERY records. It turns true only when this
+    // partition is sought (a failed batch, this one, or an offset reset); group changes are seen at
+    // once through current() and isRunning(), and a join waits for the batch in progress anyway.
+    let asked = 0;
+    let stale = false;
     try {
       await this.onBatch!(q.batch, {
-        shouldContinue: () => current() && q.isRunning() && !q.isStale(),
+        shouldContinue: () => {
+          if (!current() || !q.isRunning()) return false;
+          if (asked++ % STALE_CHECK_EVERY === 0) stale = q.isStale();
+          return !stale;
+        },
         heartbeat: q.heartbeat,
         markProcessed: (offset) => {
           if (current()) this.resumeAt.set(q.key, (BigInt(offset) + 1n).toString());

@@ -24,7 +24,7 @@ import {
 } from '../ecs/event.js';
 import { normalize, type InputFormat } from '../ecs/normalize/index.js';
 import { interestsOf, type Detection } from '../detectors/detection.js';
-import { FastPath } from '../ecs/fastPath.js';
+import { FastPath, type FastPathScanner } from '../ecs/fastPath.js';
 import { Engine } from '../engine.js';
 import { OriginWatermarks } from '../routing/originWatermarks.js';
 import { decodeRoutedRecord, originKey } from '../routing/routedEvent.js';
@@ -93,6 +93,8 @@ export interface PartitionOptions {
    * default true. Off, every record takes the full path (the reference, for tests and benchmarks).
    */
   readonly fastPath?: boolean;
+  /** The fast path's byte pass: `wasm` (default; `js` when its build is missing) or `js` (benchmarks, tests). */
+  readonly fastPathScanner?: FastPathScanner;
 }
 
 const METADATA_VERSION = 1;
@@ -164,7 +166,12 @@ export class PartitionProcessor {
     this.fastPath =
       interests === undefined || !(format === 'ecs' || format === 'auto')
         ? undefined
-        : FastPath.compile(interests, this.limits as Required<DecodeLimits>, format);
+        : FastPath.compile(interests, this.limits as Required<DecodeLimits>, format, opts.fastPathScanner);
+  }
+
+  /** The fast path's byte pass in use; undefined when nothing can be skipped here. */
+  get fastPathScanner(): FastPathScanner | undefined {
+    return this.fastPath?.scanner;
   }
 
   /**

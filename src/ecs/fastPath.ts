@@ -325,7 +325,8 @@ export class FastPath {
       }
     }
     if (this.tsKind === K_STRING) {
-      const t = isoUtc(raw, this.tsStart, this.tsEnd);
+      // The WebAssembly scanner has read the common form already (the same function, ported).
+      const t = this.wasm === undefined ? isoUtc(raw, this.tsStart, this.tsEnd) : this.wasm.time;
       if (t !== NOT_SIMPLE) return t;
     }
     const text = latin1(raw, this.tsStart, this.tsEnd);

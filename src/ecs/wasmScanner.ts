@@ -7,7 +7,8 @@
  * One instance per process, shared by every FastPath: a scan is synchronous and never re-entered.
  * Layout of its memory (bytes):
  *   CLASS_AT   256      the class of each byte inside a JSON string
- *   STACK_AT   1,280    container kinds (u8 × 256) and trie nodes (i32 × 256) by depth
+ *   STACK_AT   1,288    container kinds (u8 × 256) and trie nodes (i32 × 256) by depth, then the
+ *                       f64 time the scanner read from the `@timestamp` string (TIME_AT)
  *   HEAP_AT…            the compiled interests (bump-allocated, one per distinct set), then the
  *                       message buffer and the records (5 i32 each: kind, node, start, end, flags),
  *                       both re-allocated larger when a message does not fit. A record is a value
@@ -30,6 +31,7 @@ export const MARK_KEY = 2;
 
 const CLASS_AT = 1024;
 const STACK_AT = 2048;
+const TIME_AT = STACK_AT + 1280;
 const HEAP_AT = 16384;
 const PAGE = 65536;
 /** Depth the stack region holds (FastPath never asks for more: MAX_SCAN_DEPTH is 128). */
@@ -96,6 +98,7 @@ export class WasmScanner {
   private outAt = 0;
   private outCapacity = 0;
   private readonly programs = new Map<string, number>();
+  private timeSlot: Float64Array;
 
   constructor(
     private readonly memory: WasmMemory,
@@ -103,6 +106,7 @@ export class WasmScanner {
     stringClass: Uint8Array,
   ) {
     this.bytes = new Uint8Array(memory.buffer);
+    this.timeSlot = new Float64Array(memory.buffer, TIME_AT, 1);
     this.bytes.set(stringClass, CLASS_AT);
   }
 
@@ -154,6 +158,14 @@ export class WasmScanner {
     return prog;
   }
 
+  /**
+   * The time the last scan read from its `@timestamp` string (fastPath.ts isoUtc's answer: epoch ms,
+   * -1 refused, -2 not the common form).
+   */
+  get time(): number {
+    return this.timeSlot[0]!;
+  }
+
   /** Scans `raw` (copied in): the number of records in `records`, or -1 when not proved. */
   scan(raw: Uint8Array, prog: number, tsNode: number, maxDepth: number, auto: boolean): number {
     const n = raw.length;
@@ -177,6 +189,7 @@ export class WasmScanner {
     if (need > 0) {
       this.memory.grow(need);
       this.bytes = new Uint8Array(this.memory.buffer);
+      this.timeSlot = new Float64Array(this.memory.buffer, TIME_AT, 1);
       if (this.outCapacity > 0) this.records = new Int32Array(this.memory.buffer, this.outAt, this.outCapacity * 5);
     }
     return at;

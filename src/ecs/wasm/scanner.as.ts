@@ -24,7 +24,8 @@
  *            (i32 per alternative)
  *   msg      the message, followed by a 0 byte written here (the sentinel)
  *   out      records of 5 i32: kind, node, start, end, flags (room for outCap)
- *   stack    kinds (u8) at stack, nodes (i32) at stack + 256
+ *   stack    kinds (u8) at stack, nodes (i32) at stack + 256, and at stack + TIME_SLOT the f64 time
+ *            read from the last `@timestamp` string (isoUtc below)
  *
  * Returns the number of records, or -1: not proved (invalid, deeper than maxDepth, an escape in a
  * key the trie still follows, a `@timestamp` that is an object, array, literal or null), or an
@@ -50,6 +51,7 @@ const TEST_SIZE: usize = 32;
 const OP_NUMBER_EQ: i32 = 0;
 const OP_NUMBER_GTE: i32 = 1;
 const OP_KEYWORD_EQ_CI: i32 = 3;
+const TIME_SLOT: usize = 1280;
 const MARK_TESTS: u8 = 1;
 const MARK_KEY: u8 = 2;
 
@@ -197,6 +199,64 @@ function interesting(prog: usize, node: i32, kind: i32, start: usize, end: usize
     }
   }
   return false;
+}
+
+const NOT_SIMPLE: f64 = -2;
+const REFUSED: f64 = -1;
+/** FastPath's MAX_EVENT_TIME (time.ts): 9999-12-31T23:59:59.999Z. */
+const MAX_EVENT_TIME: f64 = 253402300799999;
+
+@inline function digits2(p: usize): i32 {
+  const x = <u32>load<u8>(p) - 0x30;
+  const y = <u32>load<u8>(p + 1) - 0x30;
+  return x < 10 && y < 10 ? <i32>(x * 10 + y) : -1;
+}
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
+function daysFromCivil(year: i32, month: i32, day: i32): i64 {
+  const y: i64 = <i64>(month <= 2 ? year - 1 : year);
+  const era: i64 = (y >= 0 ? y : y - 399) / 400;
+  const yoe: i64 = y - era * 400;
+  const mp: i64 = <i64>(month > 2 ? month - 3 : month + 9);
+  const doy: i64 = (153 * mp + 2) / 5 + <i64>day - 1;
+  const doe: i64 = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/**
+ * The common `@timestamp` form, `YYYY-MM-DDTHH:MM:SS[.f…]Z` with a year from 100: the epoch ms,
+ * REFUSED when the full path would refuse it, NOT_SIMPLE for any other form. The same reading as
+ * isoUtc in fastPath.ts (which FastPath uses with the JavaScript scanner).
+ */
+function isoUtc(s: usize, e: usize): f64 {
+  if (e - s < 20 || load<u8>(s + 4) != 0x2d || load<u8>(s + 7) != 0x2d || load<u8>(s + 10) != 0x54) return NOT_SIMPLE;
+  const z = load<u8>(e - 1);
+  if (load<u8>(s + 13) != 0x3a || load<u8>(s + 16) != 0x3a || (z != 0x5a && z != 0x7a)) return NOT_SIMPLE;
+  const hi = digits2(s);
+  const lo = digits2(s + 2);
+  const month = digits2(s + 5);
+  const day = digits2(s + 8);
+  const hour = digits2(s + 11);
+  const minute = digits2(s + 14);
+  const second = digits2(s + 17);
+  if ((hi | lo | month | day | hour | minute | second) < 0) return NOT_SIMPLE;
+  const year = hi * 100 + lo;
+  if (year < 100) return NOT_SIMPLE;
+  let millis: i32 = 0;
+  if (e - s > 20) {
+    const sep = load<u8>(s + 19);
+    if ((sep != 0x2e && sep != 0x2c) || e - s < 22) return NOT_SIMPLE;
+    for (let i: usize = s + 20; i < e - 1; i++) if (!isDigit(<u32>load<u8>(i))) return NOT_SIMPLE;
+    for (let i: usize = 0; i < 3; i++) millis = millis * 10 + (s + 20 + i < e - 1 ? <i32>load<u8>(s + 20 + i) - 0x30 : 0);
+  }
+  const leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  let dim: i32 = 31;
+  if (month == 2) dim = leap ? 29 : 28;
+  else if (month == 4 || month == 6 || month == 9 || month == 11) dim = 30;
+  if (month < 1 || month > 12 || day < 1 || day > dim || hour > 23 || minute > 59 || second > 59) return REFUSED;
+  const t: f64 =
+    <f64>daysFromCivil(year, month, day) * 86400000 + <f64>(hour * 3600000 + minute * 60000 + second * 1000 + millis);
+  return t >= 0 && t <= MAX_EVENT_TIME ? t : REFUSED;
 }
 
 export function scan(
@@ -376,7 +436,10 @@ export function scan(
     }
     if (kind != 0 && node != DEAD) {
       if (node == tsNode) {
-        // `@timestamp`: reported, FastPath reads it.
+        // `@timestamp`: reported, FastPath reads it; the common ISO form is read here too, into the
+        // f64 at stack + TIME_SLOT.
+        if (kind == K_STRING && flags == 0) store<f64>(stack + TIME_SLOT, isoUtc(start, p));
+        else store<f64>(stack + TIME_SLOT, NOT_SIMPLE);
         if (count >= outCap) return -1;
         const r = out + <usize>count * 20;
         store<i32>(r, kind);
