@@ -24,9 +24,10 @@ for (const source of sources) {
   if (mtime(out) > mtime(join(root, source)) && mtime(out) > mtime(fileURLToPath(import.meta.url))) continue;
   mkdirSync(dirname(out), { recursive: true });
   // No runtime and no allocator (the scanner works in memory its host lays out), no exported memory
-  // (it is imported), bounds assertions off (the host sizes every region), optimised for speed.
+  // (it is imported), bounds assertions off (the host sizes every region), SIMD (Node has had
+  // WebAssembly SIMD since 16.4), optimised for speed.
   const { error, stderr } = await asc.main(
-    [join(root, source), '-O3', '--runtime', 'stub', '--noAssert', '--importMemory', '--noExportMemory', '-o', out],
+    [join(root, source), '-O3', '--runtime', 'stub', '--noAssert', '--importMemory', '--noExportMemory', '--enable', 'simd', '-o', out],
     {},
   );
   if (error) {

@@ -171,7 +171,8 @@ export class WasmScanner {
     const n = raw.length;
     if (n + 1 > this.msgSize) {
       this.msgSize = Math.max(n + 1, 2 * this.msgSize, 64 * 1024);
-      this.msgAt = this.alloc(this.msgSize);
+      // 16 bytes of room after the sentinel: the scanner reads string bodies 16 bytes at a time.
+      this.msgAt = this.alloc(this.msgSize + 16);
       this.outCapacity = (this.msgSize >> 1) + 2;
       this.outAt = this.alloc(this.outCapacity * 20);
       this.records = new Int32Array(this.memory.buffer, this.outAt, this.outCapacity * 5);

@@ -5,7 +5,7 @@
  * UTF-8, depth, the trie walk over keys. It decides nothing about interests itself: it reports, in
  * document order, the values of fields the trie marks (and, for the `auto` format, the keys that
  * decide the shape), and FastPath applies its tests to them. V8 runs this loop about twice as fast
- * as the same loop in JavaScript (no bounds checks, no tagged values).
+ * as the same loop in JavaScript (no bounds checks, no tagged values, 16 bytes of a string at a time).
  *
  * It also applies the interests' field tests to the values of the fields that have them (as
  * FastPath.leaf and mayHold do) and stops as soon as an alternative holds: most of a message's
@@ -22,7 +22,9 @@
  *            tests in the test list, the tests (TEST_SIZE bytes each), each test's alternatives, the
  *            size of each alternative, and the scratch state `holds` (u8 per test) and `remaining`
  *            (i32 per alternative)
- *   msg      the message, followed by a 0 byte written here (the sentinel)
+ *   msg      the message, followed by a 0 byte written here (the sentinel), and 15 more bytes
+ *            of room: string bodies are skipped 16 bytes at a time (WebAssembly SIMD), and stop at
+ *            the sentinel at the latest
  *   out      records of 5 i32: kind, node, start, end, flags (room for outCap)
  *   stack    kinds (u8) at stack, nodes (i32) at stack + 256, and at stack + TIME_SLOT the f64 time
  *            read from the last `@timestamp` string (isoUtc below)
@@ -78,6 +80,18 @@ const ROOT: i32 = 1;
 
 @inline function isWs(c: u32): bool {
   return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09;
+}
+
+/** The first byte at or after p that is not plain inside a string (`"`, `\\`, < 0x20, >= 0x80). */
+@inline function skipPlain(p: usize): usize {
+  while (true) {
+    const v = v128.load(p);
+    const m = i8x16.bitmask(
+      v128.or(v128.or(i8x16.eq(v, i8x16.splat(0x22)), i8x16.eq(v, i8x16.splat(0x5c))), v128.or(i8x16.lt_u(v, i8x16.splat(0x20)), v)),
+    );
+    if (m != 0) return p + <usize>ctz<i32>(m);
+    p += 16;
+  }
 }
 
 @inline function isDigit(c: u32): bool {
@@ -313,7 +327,7 @@ export function scan(
         p++;
       }
       while (true) {
-        while (load<u8>(cls + <usize>load<u8>(p)) == PLAIN) p++;
+        p = skipPlain(p);
         const k = load<u8>(cls + <usize>load<u8>(p));
         if (k == QUOTE) break;
         if (k == BACKSLASH) {
@@ -358,7 +372,7 @@ export function scan(
     if (c == 0x22) {
       start = ++p;
       while (true) {
-        while (load<u8>(cls + <usize>load<u8>(p)) == PLAIN) p++;
+        p = skipPlain(p);
         const k = load<u8>(cls + <usize>load<u8>(p));
         if (k == QUOTE) break;
         if (k == BACKSLASH) {

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import ipaddr from 'ipaddr.js';
 import { CidrSet, formatIp, ipEquals, parseIp } from '../../../src/ecs/ip.js';
 
 test('IPv4-mapped IPv6 is IPv4; IPv6 compares case-insensitively and in any form', () => {
@@ -28,6 +29,27 @@ test('unparsable addresses are missing, including forms Elasticsearch refuses', 
     ['10.0.0.1'],
   ]) {
     assert.equal(parseIp(bad), undefined, JSON.stringify(bad));
+  }
+});
+
+test('IPv4 is read exactly as ipaddr.js reads four dotted decimal parts', () => {
+  // The reference: what parseIp did before it read IPv4 by hand.
+  const reference = (s: string): number | undefined =>
+    ipaddr.IPv4.isValidFourPartDecimal(s) ? ipaddr.IPv4.parse(s).octets.reduce((n, o) => n * 256 + o, 0) : undefined;
+  const pieces = ['0', '1', '9', '00', '01', '10', '99', '255', '256', '249', '300', '1000', '0255', ''];
+  const odd = ['', ' ', '+', '-', 'x', '\u0661', '.', '..', '0x1', '1e2', '\t'];
+  let seed = 7;
+  const pick = <T>(xs: readonly T[]): T => xs[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % xs.length]!;
+  const cases = ['10.1.2.3', '0.0.0.0', '255.255.255.255', '1.2.3.04', '1.2.3.4.', '.1.2.3.4', '1..2.3'];
+  for (let i = 0; i < 20_000; i++) {
+    const parts = Array.from({ length: 3 + (i % 3) }, () => pick(pieces));
+    let s = parts.join('.');
+    if (i % 5 === 0) s = s.slice(0, pick([0, 1, 2])) + pick(odd) + s.slice(pick([0, 1, 2, 3]));
+    cases.push(s);
+  }
+  for (const s of cases) {
+    const ip = parseIp(s);
+    assert.equal(ip === undefined ? undefined : ip.v === 4 ? ip.n : 'v6', reference(s), JSON.stringify(s));
   }
 });
 
