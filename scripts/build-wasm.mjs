@@ -27,7 +27,19 @@ for (const source of sources) {
   // (it is imported), bounds assertions off (the host sizes every region), SIMD (Node has had
   // WebAssembly SIMD since 16.4), optimised for speed.
   const { error, stderr } = await asc.main(
-    [join(root, source), '-O3', '--runtime', 'stub', '--noAssert', '--importMemory', '--noExportMemory', '--enable', 'simd', '-o', out],
+    [
+      join(root, source),
+      '-O3',
+      '--runtime',
+      'stub',
+      '--noAssert',
+      '--importMemory',
+      '--noExportMemory',
+      '--enable',
+      'simd',
+      '-o',
+      out,
+    ],
     {},
   );
   if (error) {
