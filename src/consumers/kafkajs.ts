@@ -34,6 +34,7 @@ import type {
 
 /** How often (in records) a batch in progress asks kafkajs whether its partition was sought. */
 const STALE_CHECK_EVERY = 32;
+
 export interface KafkajsOptions {
   brokers: readonly string[];
   clientId: string;

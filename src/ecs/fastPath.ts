@@ -16,6 +16,11 @@
  * field of interest (or `@timestamp`), a `@timestamp` that is escaped, non-ASCII, an array, an
  * object, null, a boolean or duplicated, nesting deeper than the limit.
  *
+ * The byte pass runs in WebAssembly (src/ecs/wasm/scanner.as.ts, through src/ecs/wasmScanner.ts)
+ * when its build loads, else in JavaScript (scan() below, the reference: the tests hold the two to
+ * the same answers). Both read a copy of the message followed by a 0 byte, the sentinel that ends
+ * every byte loop without a bounds check.
+ *
  * Values of interesting fields are read conservatively: a value the scanner cannot read exactly (a
  * string with escapes, a non-ASCII string under a case-insensitive test, a number with a sign,
  * fraction or exponent, a numeric string that is not plain digits, more than 15 digits) counts as
@@ -315,9 +320,9 @@ export class FastPath {
     this.winlogSeen = false;
     this.zeekSeen = false;
     this.tsKeyAtDepth3 = false;
-    this.holds.fill(0);
-    this.remaining.set(this.alternativeSize);
     const ok = this.wasm === undefined ? this.scanJs(raw) : this.scanWasm(raw);
+    // Not kept: a record's bytes are often a slice of a whole fetch response.
+    this.b = EMPTY;
     if (!ok || this.interesting || this.tsKind === 0) return PARSE;
     if (this.auto) {
       if (!this.eventSeen || (this.winlogSeen && !this.eventMapped) || (this.zeekSeen && this.tsKeyAtDepth3)) {
@@ -363,6 +368,8 @@ export class FastPath {
     scratch.set(raw);
     scratch[n] = 0;
     this.b = scratch;
+    this.holds.fill(0);
+    this.remaining.set(this.alternativeSize);
     return this.scan();
   }
 

@@ -17,10 +17,10 @@
  */
 import { readFileSync } from 'node:fs';
 
-/** Record kinds, as the scanner writes them. */
-export const W_STRING = 1;
-export const W_NUMBER = 2;
-export const W_LITERAL = 3;
+/**
+ * Record kinds, as the scanner writes them: a value's kind is fastPath.ts's K_STRING (1), K_NUMBER
+ * (2) or K_LITERAL (3), which FastPath reads as they are; a key is W_KEY.
+ */
 export const W_KEY = 4;
 /** A W_KEY record's flags: the depth in the low 16 bits, and this bit when the key holds an escape. */
 export const W_KEY_ESCAPED = 0x10000;
@@ -179,8 +179,18 @@ export class WasmScanner {
     }
     this.bytes.set(raw, this.msgAt);
     const depth = Math.min(maxDepth, WASM_MAX_DEPTH);
-    const out = this.outAt;
-    return this.scanFn(CLASS_AT, prog, tsNode, this.msgAt, n, depth, out, this.outCapacity, auto ? 1 : 0, STACK_AT);
+    return this.scanFn(
+      CLASS_AT,
+      prog,
+      tsNode,
+      this.msgAt,
+      n,
+      depth,
+      this.outAt,
+      this.outCapacity,
+      auto ? 1 : 0,
+      STACK_AT,
+    );
   }
 
   private alloc(size: number): number {
