@@ -32,7 +32,7 @@
  */
 import type { FieldTest, Interest } from './interest.js';
 import { MAX_EVENT_TIME, parseEventTime } from './time.js';
-import { MARK_KEY, MARK_TESTS, W_KEY, W_KEY_ESCAPED, wasmScanner, type WasmScanner } from './wasmScanner.js';
+import { MARK_KEY, MARK_TESTS, W_KEY, W_KEY_ESCAPED, WASM_FULL, wasmScanner, type WasmScanner } from './wasmScanner.js';
 
 /** skippableTime's answer when the message must be parsed. */
 export const PARSE = -1;
@@ -346,6 +346,7 @@ export class FastPath {
    */
   private scanWasm(raw: Uint8Array): boolean {
     const count = this.wasm!.scan(raw, this.wasmProgram, this.timestampNode, this.maxDepth, this.auto);
+    if (count === WASM_FULL) return this.scanJs(raw);
     if (count < 0) return false;
     this.b = raw;
     const r = this.wasm!.records;

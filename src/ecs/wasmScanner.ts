@@ -10,10 +10,11 @@
  *   STACK_AT   1,288    container kinds (u8 × 256) and trie nodes (i32 × 256) by depth, then the
  *                       f64 time the scanner read from the `@timestamp` string (TIME_AT)
  *   HEAP_AT…            the compiled interests (bump-allocated, one per distinct set), then the
- *                       message buffer and the records (5 i32 each: kind, node, start, end, flags),
- *                       both re-allocated larger when a message does not fit. A record is a value
- *                       or a key, each at least 2 bytes of the message with its separator, so
- *                       n / 2 + 2 records always fit: the scanner never gives up for lack of room.
+ *                       message buffer, re-allocated larger when a message does not fit (it grows
+ *                       to the largest message scanned, at most input.maxMessageBytes), and the
+ *                       records (OUT_CAPACITY of 5 i32: kind, node, start, end, flags). Records are
+ *                       `@timestamp` and shape keys, a handful per event; a message with more gets
+ *                       WASM_FULL and is scanned in JavaScript instead.
  */
 import { readFileSync } from 'node:fs';
 
@@ -34,6 +35,10 @@ const STACK_AT = 2048;
 const TIME_AT = STACK_AT + 1280;
 const HEAP_AT = 16384;
 const PAGE = 65536;
+/** Records one scan can report (see WASM_FULL). */
+const OUT_CAPACITY = 4096;
+/** scan()'s answer when a message has more than OUT_CAPACITY records. */
+export const WASM_FULL = -2;
 /** Depth the stack region holds (FastPath never asks for more: MAX_SCAN_DEPTH is 128). */
 export const WASM_MAX_DEPTH = 250;
 
@@ -95,8 +100,7 @@ export class WasmScanner {
   private heap = HEAP_AT;
   private msgAt = 0;
   private msgSize = 0;
-  private outAt = 0;
-  private outCapacity = 0;
+  private readonly outAt: number;
   private readonly programs = new Map<string, number>();
   private timeSlot: Float64Array;
 
@@ -108,6 +112,8 @@ export class WasmScanner {
     this.bytes = new Uint8Array(memory.buffer);
     this.timeSlot = new Float64Array(memory.buffer, TIME_AT, 1);
     this.bytes.set(stringClass, CLASS_AT);
+    this.outAt = this.alloc(OUT_CAPACITY * 20);
+    this.records = new Int32Array(memory.buffer, this.outAt, OUT_CAPACITY * 5);
   }
 
   /** Places compiled interests once per signature: the `prog` address scan() takes. */
@@ -166,31 +172,17 @@ export class WasmScanner {
     return this.timeSlot[0]!;
   }
 
-  /** Scans `raw` (copied in): the number of records in `records`, or -1 when not proved. */
+  /** Scans `raw` (copied in): the number of records in `records`, -1 when not proved, or WASM_FULL. */
   scan(raw: Uint8Array, prog: number, tsNode: number, maxDepth: number, auto: boolean): number {
     const n = raw.length;
     if (n + 1 > this.msgSize) {
       this.msgSize = Math.max(n + 1, 2 * this.msgSize, 64 * 1024);
       // 16 bytes of room after the sentinel: the scanner reads string bodies 16 bytes at a time.
       this.msgAt = this.alloc(this.msgSize + 16);
-      this.outCapacity = (this.msgSize >> 1) + 2;
-      this.outAt = this.alloc(this.outCapacity * 20);
-      this.records = new Int32Array(this.memory.buffer, this.outAt, this.outCapacity * 5);
     }
     this.bytes.set(raw, this.msgAt);
     const depth = Math.min(maxDepth, WASM_MAX_DEPTH);
-    return this.scanFn(
-      CLASS_AT,
-      prog,
-      tsNode,
-      this.msgAt,
-      n,
-      depth,
-      this.outAt,
-      this.outCapacity,
-      auto ? 1 : 0,
-      STACK_AT,
-    );
+    return this.scanFn(CLASS_AT, prog, tsNode, this.msgAt, n, depth, this.outAt, OUT_CAPACITY, auto ? 1 : 0, STACK_AT);
   }
 
   private alloc(size: number): number {
@@ -201,7 +193,7 @@ export class WasmScanner {
       this.memory.grow(need);
       this.bytes = new Uint8Array(this.memory.buffer);
       this.timeSlot = new Float64Array(this.memory.buffer, TIME_AT, 1);
-      if (this.outCapacity > 0) this.records = new Int32Array(this.memory.buffer, this.outAt, this.outCapacity * 5);
+      if (this.outAt !== undefined) this.records = new Int32Array(this.memory.buffer, this.outAt, OUT_CAPACITY * 5);
     }
     return at;
   }

@@ -21,15 +21,17 @@
  *   msg      the message, followed by a 0 byte written here (the sentinel), and 15 more bytes
  *            of room: string bodies are skipped 16 bytes at a time (WebAssembly SIMD), and stop at
  *            the sentinel at the latest
- *   out      records of 5 i32: kind, node, start, end, flags (room for outCap)
+ *   out      records of 5 i32: kind, node, start, end, flags (room for outCap of them)
  *   stack    kinds (u8) at stack, nodes (i32) at stack + 256, and at stack + TIME_SLOT the f64 time
  *            read from the last `@timestamp` string (isoUtc below)
  *
- * Returns the number of records, or -1: not proved (invalid, deeper than maxDepth, an escape in a
+ * Returns the number of records; -1: not proved (invalid, deeper than maxDepth, an escape in a
  * key the trie still follows, a `@timestamp` that is an object, array, literal or null), or an
- * alternative of the interests holds (the event may matter: it is parsed). More records than
- * outCap, which the host makes room for, never happens.
+ * alternative of the interests holds (the event may matter: it is parsed); FULL (-2): more records
+ * than outCap (a document with thousands of repeated shape keys), which the host then scans in
+ * JavaScript.
  */
+const FULL: i32 = -2;
 
 // The compiled interests: i32 addresses at these offsets of `prog`.
 const PROG_TRIE: usize = 0;
@@ -349,7 +351,7 @@ export function scan(
         ((load<u8>(mark + <usize>node) & MARK_KEY) != 0 ||
           (depth == 3 && (escaped != 0 || (keyEnd - keyStart == 2 && load<u16>(keyStart) == 0x7374))))
       ) {
-        if (count >= outCap) return -1;
+        if (count >= outCap) return FULL;
         const r = out + <usize>count * 20;
         store<i32>(r, K_KEY);
         store<i32>(r, node, 4);
@@ -450,7 +452,7 @@ export function scan(
         // f64 at stack + TIME_SLOT.
         if (kind == K_STRING && flags == 0) store<f64>(stack + TIME_SLOT, isoUtc(start, p));
         else store<f64>(stack + TIME_SLOT, NOT_SIMPLE);
-        if (count >= outCap) return -1;
+        if (count >= outCap) return FULL;
         const r = out + <usize>count * 20;
         store<i32>(r, kind);
         store<i32>(r, node, 4);
