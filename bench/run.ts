@@ -315,7 +315,12 @@ async function alertDelay(): Promise<{
     const t = Date.now();
     // Event time half a second behind the wall clock (Beats ship with some delay), so that no
     // event of the chunk (attacks span up to 2 s) is from the future.
-    const chunk = benchMix(t - tickMs - 2500, tickMs, (DELAY_RATE * tickMs) / 1000, { seed: 1000 + seed });
+    // Numbered on from the previous chunk: each trigger id names one event (ids repeated from chunk
+    // to chunk made alerts look as recent as the latest event of the same id).
+    const chunk = benchMix(t - tickMs - 2500, tickMs, (DELAY_RATE * tickMs) / 1000, {
+      seed: 1000 + seed,
+      firstIndex: seed * 1_000_000,
+    });
     const stamp = Date.now();
     for (const b of chunk.lines) {
       const id = (JSON.parse(b.toString()) as { event?: { id?: string } }).event?.id;
