@@ -213,6 +213,16 @@ function interesting(prog: usize, node: i32, kind: i32, start: usize, end: usize
   return false;
 }
 
+/** Writes record number `i` (5 i32) at `out`. */
+@inline function record(out: usize, i: i32, kind: i32, node: i32, start: i32, end: i32, flags: i32): void {
+  const r = out + <usize>i * 20;
+  store<i32>(r, kind);
+  store<i32>(r, node, 4);
+  store<i32>(r, start, 8);
+  store<i32>(r, end, 12);
+  store<i32>(r, flags, 16);
+}
+
 const NOT_SIMPLE: f64 = -2;
 const REFUSED: f64 = -1;
 /** FastPath's MAX_EVENT_TIME (time.ts): 9999-12-31T23:59:59.999Z. */
@@ -352,13 +362,7 @@ export function scan(
           (depth == 3 && (escaped != 0 || (keyEnd - keyStart == 2 && load<u16>(keyStart) == 0x7374))))
       ) {
         if (count >= outCap) return FULL;
-        const r = out + <usize>count * 20;
-        store<i32>(r, K_KEY);
-        store<i32>(r, node, 4);
-        store<i32>(r, <i32>(keyStart - msg), 8);
-        store<i32>(r, <i32>(p - msg), 12);
-        store<i32>(r, depth | escaped, 16);
-        count++;
+        record(out, count++, K_KEY, node, <i32>(keyStart - msg), <i32>(p - msg), depth | escaped);
       }
       wantKey = false;
     }
@@ -453,13 +457,7 @@ export function scan(
         if (kind == K_STRING && flags == 0) store<f64>(stack + TIME_SLOT, isoUtc(start, p));
         else store<f64>(stack + TIME_SLOT, NOT_SIMPLE);
         if (count >= outCap) return FULL;
-        const r = out + <usize>count * 20;
-        store<i32>(r, kind);
-        store<i32>(r, node, 4);
-        store<i32>(r, <i32>(start - msg), 8);
-        store<i32>(r, <i32>(p - msg), 12);
-        store<i32>(r, flags, 16);
-        count++;
+        record(out, count++, kind, node, <i32>(start - msg), <i32>(p - msg), flags);
       } else if ((load<u8>(mark + <usize>node) & MARK_TESTS) != 0 && interesting(prog, node, kind, start, p, flags)) {
         return -1;
       }
